@@ -1,0 +1,337 @@
+// Package twin holds the domain of Kiruna Twin: features with a life in time,
+// the layers they belong to, and the spatial index over them. It knows nothing
+// of HTTP, tiles or JSON wire formats.
+package twin
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
+	"github.com/paulmach/orb/project"
+	"github.com/twpayne/go-geom"
+)
+
+// Layer names a group of features that is drawn and served together.
+type Layer string
+
+// The layers of every scene, in drawing order.
+const (
+	Zones          Layer = "zones"
+	Infrastructure Layer = "infrastructure"
+	Buildings      Layer = "buildings"
+	Pilots         Layer = "pilots"
+	Sensors        Layer = "sensors"
+	Landmarks      Layer = "landmarks"
+)
+
+// AllLayers lists every layer in drawing order (bottom first).
+var AllLayers = []Layer{Zones, Infrastructure, Buildings, Pilots, Sensors, Landmarks}
+
+// ParseLayer returns the layer named s, or an error naming the known layers.
+func ParseLayer(s string) (Layer, error) {
+	for _, l := range AllLayers {
+		if string(l) == s {
+			return l, nil
+		}
+	}
+	return "", fmt.Errorf("%w %q (known: zones, infrastructure, buildings, pilots, sensors, landmarks)", ErrUnknownLayer, s)
+}
+
+func layerIndex(l Layer) int {
+	for i, k := range AllLayers {
+		if k == l {
+			return i
+		}
+	}
+	return -1
+}
+
+// Status is a building's fate over the scene's life.
+type Status string
+
+// The statuses a building can have. A feature that is neither demolished,
+// moved nor planned is standing.
+const (
+	Standing   Status = "standing"   // stands, possibly with a dated end
+	Demolished Status = "demolished" // its life ends with demolition (To is set)
+	Moved      Status = "moved"      // one site of a building carried whole (Lineage is set)
+	Planned    Status = "planned"    // not yet built at the scene's present
+)
+
+// ParseStatus checks s against the known statuses; "" means Standing.
+func ParseStatus(s string) (Status, error) {
+	switch Status(s) {
+	case "":
+		return Standing, nil
+	case Standing, Demolished, Moved, Planned:
+		return Status(s), nil
+	}
+	return "", fmt.Errorf("%w %q (known: standing, demolished, moved, planned)", ErrUnknownStatus, s)
+}
+
+// Confidence says how far a feature's position can be trusted.
+type Confidence string
+
+// The confidences, from most to least trusted.
+const (
+	Sourced   Confidence = "sourced"   // a published coordinate
+	Approx    Confidence = "approx"    // a published point near the feature
+	Guess     Confidence = "guess"     // placed from a description
+	Generated Confidence = "generated" // made up by a generator to stand for the real thing
+)
+
+// ParseConfidence checks s against the known confidences; "" means Guess.
+func ParseConfidence(s string) (Confidence, error) {
+	switch Confidence(s) {
+	case "":
+		return Guess, nil
+	case Sourced, Approx, Guess, Generated:
+		return Confidence(s), nil
+	}
+	return "", fmt.Errorf("%w %q (known: sourced, approx, guess, generated)", ErrUnknownConfidence, s)
+}
+
+// Feature is one thing on the map with a life in time. A Feature is
+// immutable once it has been added to a Model: to change it, add a new one
+// with the same ID.
+type Feature struct {
+	ID    string
+	Layer Layer
+	Kind  string // e.g. "house", "church", "road", "rail", "caved"
+	Name  string
+
+	// Geometry is the 2D footprint, line or point in WGS84 lon/lat.
+	Geometry orb.Geometry
+	// Solid optionally holds 3D geometry (XYZ), e.g. a CityJSON solid.
+	Solid geom.T
+
+	Height float64 // metres above Base (buildings)
+	Base   float64 // metres above ground of the lowest part (buildings)
+
+	Life    Lifespan
+	Status  Status
+	Lineage string // shared by the sites of a building carried whole
+
+	Source     string
+	Confidence Confidence
+
+	// Props holds any further properties (pilot, company, sensor type…).
+	// Values are strings, float64s or bools.
+	Props map[string]any
+
+	bound orb.Bound
+	merc  orb.Geometry
+}
+
+// Bound is the feature's bounding box in lon/lat, computed when indexed.
+func (f *Feature) Bound() orb.Bound { return f.bound }
+
+// Mercator is the geometry projected once, at index time, to Web Mercator
+// in the unit square (x east, y south, both 0..1): a tile at zoom z maps it
+// with one multiply and one subtract per coordinate. Do not modify it.
+func (f *Feature) Mercator() orb.Geometry { return f.merc }
+
+// Prop returns a further property as a string ("" when absent).
+func (f *Feature) Prop(key string) string {
+	switch v := f.Props[key].(type) {
+	case string:
+		return v
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// prepare validates f and computes what the index needs from it.
+func (f *Feature) prepare() error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	f.bound = f.Geometry.Bound()
+	f.merc = ToMercator(f.Geometry)
+	return nil
+}
+
+// ToMercator projects a lon/lat geometry to the Web Mercator unit square.
+// The input is not modified.
+func ToMercator(g orb.Geometry) orb.Geometry {
+	return project.Geometry(orb.Clone(g), unitMercator)
+}
+
+func unitMercator(p orb.Point) orb.Point { return maptile.Fraction(p, 0) }
+
+// Sentinel errors: test with errors.Is.
+var (
+	ErrMissingID         = errors.New("missing id")
+	ErrDuplicateID       = errors.New("duplicate id")
+	ErrUnknownLayer      = errors.New("unknown layer")
+	ErrUnknownStatus     = errors.New("unknown status")
+	ErrUnknownConfidence = errors.New("unknown confidence")
+	ErrNoGeometry        = errors.New("no geometry")
+	ErrRingNotClosed     = errors.New("ring not closed")
+	ErrRingTooShort      = errors.New("ring has fewer than 4 positions")
+	ErrLineTooShort      = errors.New("line has fewer than 2 positions")
+	ErrOutOfRange        = errors.New("coordinate outside WGS84")
+	ErrMissingFrom       = errors.New("missing from")
+	ErrToBeforeFrom      = errors.New("to is not after from")
+	ErrBadHeight         = errors.New("height must be a finite number ≥ 0")
+	ErrMissingLineage    = errors.New("a moved building needs a lineage")
+	ErrMissingTo         = errors.New("a demolished building needs a to")
+	ErrNotFound          = errors.New("not found")
+)
+
+// FieldError says which field of a feature is wrong, as a path such as
+// "geometry.coordinates[0]" or "properties.to".
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func fieldErr(field string, err error) error { return &FieldError{Field: field, Err: err} }
+
+// Validate checks that f can be indexed: an id, a known layer, a valid
+// geometry inside WGS84, a lifespan whose end follows its start, and for
+// buildings sane heights and a status that agrees with the rest.
+func (f *Feature) Validate() error {
+	if f.ID == "" {
+		return fieldErr("id", ErrMissingID)
+	}
+	if layerIndex(f.Layer) < 0 {
+		return fieldErr("layer", fmt.Errorf("%w %q", ErrUnknownLayer, f.Layer))
+	}
+	if f.Geometry == nil {
+		return fieldErr("geometry", ErrNoGeometry)
+	}
+	if err := validateGeometry(f.Geometry, "geometry.coordinates"); err != nil {
+		return err
+	}
+	if f.Life.From.IsZero() {
+		return fieldErr("properties.from", ErrMissingFrom)
+	}
+	if !f.Life.To.IsZero() && !f.Life.To.After(f.Life.From) {
+		return fieldErr("properties.to", fmt.Errorf("%w (from %s, to %s)", ErrToBeforeFrom,
+			f.Life.From.Format("2006-01-02"), f.Life.To.Format("2006-01-02")))
+	}
+	if _, err := ParseStatus(string(f.Status)); err != nil {
+		return fieldErr("properties.status", err)
+	}
+	if _, err := ParseConfidence(string(f.Confidence)); err != nil {
+		return fieldErr("properties.confidence", err)
+	}
+	for _, h := range []struct {
+		name string
+		v    float64
+	}{{"properties.height", f.Height}, {"properties.base", f.Base}} {
+		if math.IsNaN(h.v) || math.IsInf(h.v, 0) || h.v < 0 || h.v > 1000 {
+			return fieldErr(h.name, fmt.Errorf("%w, got %v", ErrBadHeight, h.v))
+		}
+	}
+	switch f.Status {
+	case Moved:
+		if f.Lineage == "" {
+			return fieldErr("properties.lineage", ErrMissingLineage)
+		}
+	case Demolished:
+		if f.Life.To.IsZero() {
+			return fieldErr("properties.to", ErrMissingTo)
+		}
+	}
+	return nil
+}
+
+func validateGeometry(g orb.Geometry, path string) error {
+	switch g := g.(type) {
+	case orb.Point:
+		return validatePoint(g, path)
+	case orb.MultiPoint:
+		if len(g) == 0 {
+			return fieldErr(path, ErrNoGeometry)
+		}
+		for i, p := range g {
+			if err := validatePoint(p, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case orb.LineString:
+		return validateLine(g, path)
+	case orb.MultiLineString:
+		if len(g) == 0 {
+			return fieldErr(path, ErrNoGeometry)
+		}
+		for i, l := range g {
+			if err := validateLine(l, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case orb.Polygon:
+		return validatePolygon(g, path)
+	case orb.MultiPolygon:
+		if len(g) == 0 {
+			return fieldErr(path, ErrNoGeometry)
+		}
+		for i, p := range g {
+			if err := validatePolygon(p, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case orb.Ring:
+		return validateRing(g, path)
+	default:
+		return fieldErr("geometry", fmt.Errorf("unsupported geometry type %s", g.GeoJSONType()))
+	}
+	return nil
+}
+
+func validatePoint(p orb.Point, path string) error {
+	lon, lat := p[0], p[1]
+	if math.IsNaN(lon) || math.IsNaN(lat) || lon < -180 || lon > 180 || lat < -90 || lat > 90 {
+		return fieldErr(path, fmt.Errorf("%w: [%v, %v]", ErrOutOfRange, lon, lat))
+	}
+	return nil
+}
+
+func validateLine(l orb.LineString, path string) error {
+	if len(l) < 2 {
+		return fieldErr(path, ErrLineTooShort)
+	}
+	for i, p := range l {
+		if err := validatePoint(p, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validatePolygon(p orb.Polygon, path string) error {
+	if len(p) == 0 {
+		return fieldErr(path, ErrNoGeometry)
+	}
+	for i, r := range p {
+		if err := validateRing(r, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateRing(r orb.Ring, path string) error {
+	if len(r) < 4 {
+		return fieldErr(path, ErrRingTooShort)
+	}
+	for i, p := range r {
+		if err := validatePoint(p, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			return err
+		}
+	}
+	if r[0] != r[len(r)-1] {
+		return fieldErr(path, ErrRingNotClosed)
+	}
+	return nil
+}
