@@ -1,0 +1,179 @@
+package scenes
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/kiruna-twin/kiruna-twin/twin"
+)
+
+const testScene = `{
+  "id": "t", "title": "Test", "bounds": [20, 67, 21, 68], "center": [20.5, 67.5], "zoom": 12,
+  "timeline": {"start": 1900, "end": 2040},
+  "layers": [
+    {"id": "buildings", "title": "Byggnader", "kind": "polygon", "file": "buildings.geojson"},
+    {"id": "landmarks", "title": "Platser", "kind": "point", "file": "landmarks.geojson"},
+    {"id": "pilots", "title": "Pilotprojekt", "kind": "mixed"}
+  ],
+  "events": [{"date": "2025-08-20", "title": {"sv": "Kyrkan flyttas"}}]
+}`
+
+const square = `{"type":"Polygon","coordinates":[[[20.1,67.1],[20.2,67.1],[20.2,67.2],[20.1,67.1]]]}`
+
+func building(id, geom, props string) string {
+	idPart := ""
+	if id != "" {
+		idPart = `"id":"` + id + `",`
+	}
+	return `{"type":"Feature",` + idPart + `"geometry":` + geom + `,"properties":{"from":"1950"` + props + `}}`
+}
+
+func collection(features ...string) string {
+	return `{"type":"FeatureCollection","features":[` + strings.Join(features, ",") + `]}`
+}
+
+func bundle(buildings string) fstest.MapFS {
+	return fstest.MapFS{
+		"scene.json":        {Data: []byte(testScene)},
+		"buildings.geojson": {Data: []byte(buildings)},
+		"landmarks.geojson": {Data: []byte(collection(`{"type":"Feature","id":"lm1","geometry":{"type":"Point","coordinates":[20.5,67.5]},"properties":{"from":1900,"name":"Torget"}}`))},
+	}
+}
+
+func TestLoadGood(t *testing.T) {
+	b, err := Load(bundle(collection(
+		building("b1", square, `,"to":"2019-06-01","status":"demolished","height":12.5,"kind":"town_hall","architect":"von Schmalensee"`),
+		building("b2", square, `,"status":"moved","lineage":"L","to":"2025-08-20"`),
+		building("b3", square, `,"status":"moved","lineage":"L"`),
+	)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Features) != 4 {
+		t.Fatalf("%d features, want 4", len(b.Features))
+	}
+	m := twin.NewModel()
+	if err := b.Into(m); err != nil {
+		t.Fatal(err)
+	}
+	s := m.Snapshot()
+	f, ok := s.Get(twin.Buildings, "b1")
+	if !ok || f.Height != 12.5 || f.Status != twin.Demolished || f.Kind != "town_hall" || f.Prop("architect") != "von Schmalensee" {
+		t.Fatalf("b1 = %+v", f)
+	}
+	if got := len(s.Lineage("L")); got != 2 {
+		t.Errorf("lineage L has %d sites", got)
+	}
+	if b.Scene.Events[0].Year < 2025.63 || b.Scene.Events[0].Year > 2025.64 {
+		t.Errorf("event year = %v", b.Scene.Events[0].Year)
+	}
+}
+
+// Every kind of bad bundle fails with an error that names the file, the
+// feature index and the field.
+func TestLoadErrors(t *testing.T) {
+	cases := []struct {
+		name  string
+		fsys  fstest.MapFS
+		is    error
+		wants string
+	}{
+		{"missing id", bundle(collection(building("b1", square, ""), building("", square, ""))),
+			twin.ErrMissingID, "buildings.geojson: features[1].id: missing id"},
+		{"duplicate id in a file", bundle(collection(building("b1", square, ""), building("b1", square, ""))),
+			twin.ErrDuplicateID, `buildings.geojson: features[1].id: duplicate id "b1"`},
+		{"duplicate id across files", bundle(collection(building("lm1", square, ""))),
+			twin.ErrDuplicateID, `landmarks.geojson: features[0].id: duplicate id "lm1" (also buildings.geojson features[0])`},
+		{"unclosed ring", bundle(collection(building("b1", `{"type":"Polygon","coordinates":[[[20.1,67.1],[20.2,67.1],[20.2,67.2],[20.1,67.2]]]}`, ""))),
+			twin.ErrRingNotClosed, "buildings.geojson: features[0].geometry.coordinates[0]: ring not closed"},
+		{"outside WGS84", bundle(collection(building("b1", `{"type":"Point","coordinates":[20.1,97.1]}`, ""))),
+			twin.ErrOutOfRange, "buildings.geojson: features[0].geometry.coordinates: coordinate outside WGS84"},
+		{"to before from", bundle(collection(building("b1", square, `,"to":"1949-12-31"`))),
+			twin.ErrToBeforeFrom, "buildings.geojson: features[0].properties.to: to is not after from"},
+		{"unknown status", bundle(collection(building("b1", square, `,"status":"burnt"`))),
+			twin.ErrUnknownStatus, `buildings.geojson: features[0].properties.status: unknown status "burnt"`},
+		{"missing from", bundle(collection(`{"type":"Feature","id":"x","geometry":` + square + `,"properties":{}}`)),
+			twin.ErrMissingFrom, "buildings.geojson: features[0].properties.from: missing from"},
+		{"bad date", bundle(collection(building("b1", square, `,"to":"soon"`))),
+			nil, `buildings.geojson: features[0].properties.to: cannot read "soon"`},
+		{"no geometry", bundle(collection(`{"type":"Feature","id":"x","geometry":null,"properties":{"from":"1950"}}`)),
+			twin.ErrNoGeometry, "buildings.geojson: features[0].geometry: no geometry"},
+		{"not json", bundle("{"), ErrBadGeoJSON, "buildings.geojson: bad GeoJSON"},
+		{"not a collection", bundle(`{"type":"Feature"}`), ErrBadGeoJSON, `buildings.geojson: bad GeoJSON: type is "Feature"`},
+		{"missing layer file", fstest.MapFS{"scene.json": {Data: []byte(testScene)}}, nil, "buildings.geojson: open buildings.geojson"},
+		{"no scene.json", fstest.MapFS{}, nil, "scene.json: open scene.json"},
+		{"unknown scene field", fstest.MapFS{"scene.json": {Data: []byte(`{"id":"x","colour":"red"}`)}}, ErrBadScene, `scene.json: bad scene: json: unknown field "colour"`},
+		{"unknown layer", fstest.MapFS{"scene.json": {Data: []byte(strings.Replace(testScene, `"id": "landmarks"`, `"id": "roads"`, 1))}},
+			twin.ErrUnknownLayer, `scene.json: bad scene: layers[1].id: unknown layer "roads"`},
+		{"bad bounds", fstest.MapFS{"scene.json": {Data: []byte(strings.Replace(testScene, `[20, 67, 21, 68]`, `[21, 67, 20, 68]`, 1))}},
+			ErrBadScene, "scene.json: bad scene: bounds"},
+		{"escaping file", fstest.MapFS{"scene.json": {Data: []byte(strings.Replace(testScene, `"buildings.geojson"`, `"../etc/passwd"`, 1))}},
+			ErrBadScene, "scene.json: bad scene: layers[0].file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Load(c.fsys)
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			if c.is != nil && !errors.Is(err, c.is) {
+				t.Errorf("error %q is not %v", err, c.is)
+			}
+			var le *LoadError
+			if !errors.As(err, &le) {
+				t.Errorf("error %q is not a *LoadError", err)
+			}
+			if !strings.HasPrefix(err.Error(), c.wants) {
+				t.Errorf("error = %q\nwant prefix %q", err, c.wants)
+			}
+		})
+	}
+}
+
+// FuzzDecodeGeoJSON: no input makes the decoder panic, and whatever it
+// accepts either validates or fails with a field error.
+func FuzzDecodeGeoJSON(f *testing.F) {
+	f.Add([]byte(collection(building("b1", square, `,"height":3,"status":"moved","lineage":"x"`))))
+	f.Add([]byte(collection(`{"type":"Feature","id":7,"geometry":{"type":"MultiPolygon","coordinates":[[[[1,2],[3,4],[5,6],[1,2]]]]},"properties":{"from":2025.5,"to":"2030-01"}}`)))
+	f.Add([]byte(collection(`{"type":"Feature","id":"l","geometry":{"type":"LineString","coordinates":[[1,2],[3,4]]},"properties":{"from":"1900","x":[1]}}`)))
+	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"GeometryCollection","geometries":[]}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fs, err := DecodeGeoJSON(data, twin.Buildings)
+		if err != nil {
+			return
+		}
+		for i, f := range fs {
+			if err := f.Validate(); err != nil {
+				var fe *twin.FieldError
+				if !errors.As(err, &fe) {
+					t.Fatalf("feature %d: error without a field: %v", i, err)
+				}
+			}
+		}
+		m := twin.NewModel()
+		_ = m.Load(fs)
+	})
+}
+
+// FuzzLoadScene: scene.json is outside input too.
+func FuzzLoadScene(f *testing.F) {
+	f.Add([]byte(testScene))
+	f.Add([]byte(`{"id":"x","bounds":[0,0,1,1],"center":[0.5,0.5],"zoom":3,"timeline":{"start":1,"end":2},"layers":[{"id":"zones","file":"/z"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fsys := bundle(collection(building("b1", square, "")))
+		fsys["scene.json"] = &fstest.MapFile{Data: data}
+		b, err := Load(fsys)
+		if err != nil {
+			var le *LoadError
+			if !errors.As(err, &le) {
+				t.Fatalf("error is not a *LoadError: %v", err)
+			}
+			return
+		}
+		if err := b.Into(twin.NewModel()); err != nil {
+			t.Fatalf("a loaded bundle did not index: %v", err)
+		}
+	})
+}
