@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kiruna-twin/kiruna-twin/scenes"
+	"github.com/kiruna-twin/kiruna-twin/scenes/kiruna"
+	"github.com/kiruna-twin/kiruna-twin/server"
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/spf13/pflag"
+)
+
+var errHelp = pflag.ErrHelp
+
+// serveConfig is the server's command line.
+type serveConfig struct {
+	addr     string
+	data     string
+	scene    string
+	simulate bool
+	store    string
+	bus      string
+	logLevel string
+}
+
+func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fl := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.StringVar(&c.addr, "addr", ":8080", "HOST:PORT to listen on")
+	fl.StringVar(&c.data, "data", "./data", "directory that holds everything written at run time (tenants, sensors, readings, pilots)")
+	fl.StringVar(&c.scene, "scene", "", "directory of a scene bundle to serve instead of the built-in Kiruna scene")
+	fl.BoolVar(&c.simulate, "simulate", true, "run the built-in sensor simulator (only with the built-in scene)")
+	fl.StringVar(&c.store, "store", "", "postgres://… URL of a shared PostgreSQL/PostGIS store for several replicas (not yet supported)")
+	fl.StringVar(&c.bus, "bus", "", "nats://… URL of a NATS server that carries changes between replicas (not yet supported)")
+	fl.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: kiruna-twin [serve] [flags]\n\nServes the twin over HTTP and WebSocket.\n\nFlags:\n%s", fl.FlagUsages())
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return c, err
+		}
+		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fl.NArg() > 0 {
+		return c, fmt.Errorf("%w: unexpected arguments %q", errUsage, fl.Args())
+	}
+	if c.store != "" || c.bus != "" {
+		return c, fmt.Errorf("%w: --store and --bus are not supported by this build yet; run without them for the embedded store", errUsage)
+	}
+	return c, nil
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level: %v", errUsage, err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// serveCmd runs the server until ctx ends. When listening is not nil it
+// receives the bound address once the listener is open (for tests).
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, listening chan<- net.Addr) error {
+	c, err := parseServe(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, c.logLevel)
+	if err != nil {
+		return err
+	}
+
+	var bundleFS fs.FS = kiruna.Bundle()
+	sceneName := "built-in Kiruna scene"
+	if c.scene != "" {
+		if st, err := os.Stat(c.scene); err != nil || !st.IsDir() {
+			return fmt.Errorf("--scene %s: not a directory of a scene bundle", c.scene)
+		}
+		bundleFS, sceneName = os.DirFS(c.scene), c.scene
+	}
+
+	model := twin.NewModel()
+	srv := server.New(server.Config{Model: model, Logger: log})
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s: %w", c.addr, err)
+	}
+	if listening != nil {
+		listening <- ln.Addr()
+	}
+	httpSrv := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()))
+
+	// Load the scene while /healthz already answers; /readyz follows.
+	start := time.Now()
+	b, err := scenes.Load(bundleFS)
+	if err == nil {
+		err = b.Into(model)
+	}
+	if err != nil {
+		_ = httpSrv.Close()
+		return fmt.Errorf("loading the %s: %w", sceneName, err)
+	}
+	srv.SetScene(&b.Scene)
+	snap := model.Snapshot()
+	log.Info("scene loaded", "scene", b.Scene.ID, "from", sceneName, "features", len(b.Features),
+		"buildings", snap.Count(twin.Buildings), "took", time.Since(start).Round(time.Millisecond))
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func displayAddr(a net.Addr) string {
+	s := a.String()
+	if strings.HasPrefix(s, "[::]:") || strings.HasPrefix(s, "0.0.0.0:") {
+		return "localhost:" + s[strings.LastIndex(s, ":")+1:]
+	}
+	return s
+}
