@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Refreshes the vendored browser libraries from npm at the pinned versions.
+# Needs npm and network access to the npm registry; the running server never
+# fetches anything. Bump a version here, run the script, check the viewer and
+# the browser tests (go test ./cmd/kiruna-twin -run Viewer), commit.
+set -euo pipefail
+
+MAPLIBRE_VERSION=6.17.0        # maplibre-gl, BSD-3-Clause
+NOTO_SANS_VERSION=5.3.0        # @fontsource/noto-sans, SIL OFL 1.1
+
+here="$(cd "$(dirname "$0")" && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+# MapLibre GL JS: the ES-module build, main file and worker side by side (the
+# main file loads ./maplibre-gl-worker.mjs relative to its own URL).
+npm pack --silent "maplibre-gl@${MAPLIBRE_VERSION}" >/dev/null
+mkdir maplibre && tar -xzf "maplibre-gl-${MAPLIBRE_VERSION}.tgz" -C maplibre
+dst="$here/maplibre-gl"
+rm -rf "$dst" && mkdir -p "$dst"
+for f in maplibre-gl.mjs maplibre-gl-worker.mjs maplibre-gl.css; do
+  cp "maplibre/package/dist/$f" "$dst/$f"
+done
+cp maplibre/package/LICENSE.txt "$dst/LICENSE.txt"
+echo "$MAPLIBRE_VERSION" > "$dst/VERSION"
+
+# Noto Sans (regular and semi-bold; Latin and Latin Extended, which covers
+# Swedish, Finnish, Meänkieli and Northern Sámi place names) for the page and
+# for the map's labels, drawn locally through the style's "font-faces".
+npm pack --silent "@fontsource/noto-sans@${NOTO_SANS_VERSION}" >/dev/null
+mkdir noto && tar -xzf "fontsource-noto-sans-${NOTO_SANS_VERSION}.tgz" -C noto
+dst="$here/fonts/noto-sans"
+rm -rf "$dst" && mkdir -p "$dst"
+for w in 400 600; do
+  for r in latin latin-ext; do
+    cp "noto/package/files/noto-sans-${r}-${w}-normal.woff2" "$dst/"
+  done
+done
+cp noto/package/LICENSE "$dst/LICENSE"
+echo "$NOTO_SANS_VERSION" > "$dst/VERSION"
+
+echo "vendored maplibre-gl ${MAPLIBRE_VERSION} and @fontsource/noto-sans ${NOTO_SANS_VERSION} into $here"
