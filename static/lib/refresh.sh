@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refreshes the vendored browser libraries from npm at the pinned versions.
+# Refreshes the vendored browser libraries (static/lib) from npm at the pinned versions.
 # Needs npm and network access to the npm registry; the running server never
 # fetches anything. Bump a version here, run the script, check the viewer and
 # the browser tests (go test ./cmd/kiruna-twin -run Viewer), commit.
