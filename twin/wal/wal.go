@@ -184,8 +184,12 @@ func (l *Log) list() (files, error) {
 	return fs, nil
 }
 
-func (l *Log) segPath(n uint64) string  { return filepath.Join(l.dir, fmt.Sprintf("%016x%s", n, segSuffix)) }
-func (l *Log) ckptPath(n uint64) string { return filepath.Join(l.dir, fmt.Sprintf("%016x%s", n, ckptSuffix)) }
+func (l *Log) segPath(n uint64) string {
+	return filepath.Join(l.dir, fmt.Sprintf("%016x%s", n, segSuffix))
+}
+func (l *Log) ckptPath(n uint64) string {
+	return filepath.Join(l.dir, fmt.Sprintf("%016x%s", n, ckptSuffix))
+}
 
 func (l *Log) recover(replay func(Record) error) error {
 	fs, err := l.list()
