@@ -1,0 +1,358 @@
+package kiruna
+
+//go:generate go run ./generate
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kiruna-twin/kiruna-twin/scenes"
+	"github.com/kiruna-twin/kiruna-twin/scenes/synth"
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+)
+
+var noTime time.Time
+
+// Generate builds the whole built-in scene from the facts and returns its
+// files by name (scene.json and one GeoJSON file per layer). The output is
+// deterministic: the committed bundle is exactly what it returns.
+func Generate() (map[string][]byte, error) {
+	lms, err := readLandmarks()
+	if err != nil {
+		return nil, err
+	}
+	districts, err := readDistricts()
+	if err != nil {
+		return nil, err
+	}
+	timeline, err := readTimeline()
+	if err != nil {
+		return nil, err
+	}
+	lm := map[string]landmark{}
+	for _, l := range lms {
+		lm[l.ID] = l
+	}
+
+	layers := map[twin.Layer][]*twin.Feature{}
+	layers[twin.Landmarks] = landmarkFeatures(lms)
+	placed := placedBuildings(lm)
+	occ := &occupancy{}
+	for _, f := range placed {
+		occ.take(f.Geometry)
+	}
+	gen, err := generatedBuildings(districts, occ)
+	if err != nil {
+		return nil, err
+	}
+	layers[twin.Buildings] = append(placed, gen...)
+	layers[twin.Infrastructure] = infrastructure(lm)
+	layers[twin.Zones] = zones(districts, lm)
+	layers[twin.Sensors] = sensors(lm, districts)
+
+	files := map[string][]byte{}
+	for l, fs := range layers {
+		b, err := encodeLayer(fs)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", l, err)
+		}
+		files[string(l)+".geojson"] = b
+	}
+	sc := scene(timeline, lm)
+	sc.Generated = fmt.Sprintf("%d of the %d buildings are generated (confidence \"generated\") from the district extents and characters in facts/districts.csv; "+
+		"the other %d buildings, the infrastructure, the zones, the landmarks and the sensor sites are placed by hand from the sourced facts "+
+		"(confidence sourced, approx or guess). The deformation front is a model calibrated to sourced dates.",
+		len(gen), len(layers[twin.Buildings]), len(placed))
+	b, err := json.MarshalIndent(sc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	files["scene.json"] = append(b, '\n')
+	return files, nil
+}
+
+// encodeLayer writes one feature per line, coordinates to 1e-7 degrees
+// (about 1 cm), so that the committed files diff well.
+func encodeLayer(fs []*twin.Feature) ([]byte, error) {
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].ID < fs[j].ID })
+	var buf bytes.Buffer
+	buf.WriteString("{\"type\":\"FeatureCollection\",\"features\":[\n")
+	for i, f := range fs {
+		if err := f.Validate(); err != nil {
+			return nil, fmt.Errorf("feature %s: %w", f.ID, err)
+		}
+		gf := geojson.NewFeature(orb.Round(orb.Clone(f.Geometry), 1e7))
+		gf.ID = f.ID
+		gf.Properties = scenes.EncodeProperties(f)
+		b, err := json.Marshal(gf)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(b)
+		if i < len(fs)-1 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('\n')
+	}
+	buf.WriteString("]}\n")
+	return buf.Bytes(), nil
+}
+
+var landmarkKinds = map[string]string{
+	"old_town_centre": "town_centre", "new_town_centre": "town_centre", "new_centre_decision_point": "decision",
+	"kiruna_church_old": "church_site", "kiruna_church_new": "church_site",
+	"kiirunavaara_summit": "summit", "luossavaara_summit": "summit",
+	"kiruna_c_old_station": "station", "temporary_station_2013": "station", "new_station_planned": "station",
+	"kiruna_airport": "airport", "hjalmar_lundbohmsgarden_old": "heritage_site", "hjalmar_lundbohmsgarden_new": "heritage_site",
+	"old_town_hall": "town_hall", "kristallen": "town_hall",
+}
+
+// landmarkLives dates each landmark from facts/timeline.csv.
+var landmarkLives = map[string][2]string{
+	"old_town_centre":             {"1900-04-27", ""},
+	"new_town_centre":             {"2014", ""},
+	"new_centre_decision_point":   {"2010-06", ""},
+	"kiruna_church_old":           {"1912-12-08", "2025-08-20"},
+	"kiruna_church_new":           {"2025-08-20", ""},
+	"kiirunavaara_summit":         {"1900", ""},
+	"luossavaara_summit":          {"1900", ""},
+	"kiruna_c_old_station":        {"1900", "2017-06"},
+	"temporary_station_2013":      {"2013-08-30", ""},
+	"new_station_planned":         {"2021", ""},
+	"kiruna_airport":              {"1960", ""},
+	"hjalmar_lundbohmsgarden_old": {"1900", "2017-09-26"},
+	"hjalmar_lundbohmsgarden_new": {"2017-09-28", ""},
+	"old_town_hall":               {"1963", "2019-07"},
+	"kristallen":                  {"2018-11", ""},
+}
+
+func landmarkFeatures(lms []landmark) []*twin.Feature {
+	var out []*twin.Feature
+	for _, l := range lms {
+		life, ok := landmarkLives[l.ID]
+		if !ok {
+			life = [2]string{"1900", ""}
+		}
+		kind := landmarkKinds[l.ID]
+		if kind == "" {
+			kind = "place"
+		}
+		name, _, _ := strings.Cut(l.Name, " (")
+		name, _, _ = strings.Cut(name, ", ")
+		f := &twin.Feature{ID: l.ID, Layer: twin.Landmarks, Kind: kind, Name: name, Geometry: l.At,
+			Life: twin.Lifespan{From: at(life[0]), To: at(life[1])}, Confidence: twin.Confidence(l.Confidence), Source: l.Source,
+			Props: map[string]any{"era": l.Era, "description": l.Name}}
+		if l.Note != "" {
+			f.Props["note"] = l.Note
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func line(pts ...orb.Point) orb.LineString { return orb.LineString(pts) }
+
+// frameLine is a line at u from v0 to v1 in the front's frame.
+func frameLine(u, v0, v1 float64, wobble float64) orb.LineString {
+	var ls orb.LineString
+	for v := v0; v <= v1+1e-9; v += (v1 - v0) / 8 {
+		ls = append(ls, frameLonLat(u+wobble*math.Sin(v/300), v))
+	}
+	return ls
+}
+
+func infra(id, kind, name string, g orb.Geometry, from, to string, conf twin.Confidence, source string) *twin.Feature {
+	return &twin.Feature{ID: id, Layer: twin.Infrastructure, Kind: kind, Name: name, Geometry: g,
+		Life: twin.Lifespan{From: at(from), To: at(to)}, Confidence: conf, Source: source}
+}
+
+func infrastructure(lm map[string]landmark) []*twin.Feature {
+	oldStation := lm["kiruna_c_old_station"].At
+	tempStation := lm["temporary_station_2013"].At
+	newStation := lm["new_station_planned"].At
+	newC := lm["new_town_centre"].At
+	tv := "trafikverket.se/kiruna"
+	out := []*twin.Feature{
+		infra("malmbanan-gammal", "rail", "Malmbanan (gamla sträckningen)",
+			line(orb.Point{20.345, 67.826}, orb.Point{20.29, 67.836}, orb.Point{20.25, 67.846}, oldStation, orb.Point{20.205, 67.866}, orb.Point{20.19, 67.878}),
+			"1902", "2012-08-31", twin.Guess, "kiruna.se ny-jarnvag"),
+		infra("malmbanan-ny", "rail", "Malmbanan (nya sträckningen bakom Kiirunavaara)",
+			line(orb.Point{20.345, 67.826}, orb.Point{20.28, 67.826}, orb.Point{20.22, 67.818}, orb.Point{20.165, 67.815},
+				orb.Point{20.155, 67.84}, orb.Point{20.175, 67.862}, orb.Point{20.2, 67.872}, orb.Point{20.19, 67.878}),
+			"2012-08-31", "", twin.Guess, "kiruna.se ny-jarnvag (new 18 km route opened 2012-08-31)"),
+		infra("bangard-gamla-stationen", "rail", "Spår till gamla Kiruna C",
+			line(orb.Point{20.175, 67.862}, orb.Point{20.2, 67.858}, oldStation), "2012-08-31", "2013-08-30", twin.Guess,
+			"jarnvagsnyheter.se (last train from old Kiruna C 2013-08-30)"),
+		infra("spar-tillfallig-station", "rail", "Spår till tillfälliga stationen",
+			line(orb.Point{20.2, 67.872}, tempStation), "2013-08-30", "", twin.Guess, "kiruna.se ny-jarnvag"),
+		infra("spar-ny-station", "rail", "Järnväg till nya resecentrum (planerad)",
+			line(orb.Point{20.28, 67.826}, orb.Point{20.285, 67.838}, newStation), "2029", "", twin.Guess,
+			"trafikverket.se Kiruna ny järnvägsstation (ready about 2029)"),
+		infra("e10-gamla-silfwerbrand-station", "road_major", "E10 (gamla) Silfwerbrandsgatan–Stationsgatan",
+			frameLine(1000, -420, 380, 0), "1962", "2020-04-20", twin.Guess, "kiruna.se 2020-02-12 news (closed 2020-04-20 due to ground movement)"),
+		infra("e10-gamla-norr", "road_major", "E10 (gamla sträckningen, norra delen)",
+			line(frameLonLat(1000, 380), orb.Point{20.235, 67.866}, orb.Point{20.25, 67.878}), "1962", "2020-10", twin.Guess, tv),
+		infra("e10-gamla-syd", "road_major", "E10 (gamla sträckningen, södra delen)",
+			line(orb.Point{20.33, 67.815}, orb.Point{20.28, 67.834}, orb.Point{20.25, 67.843}, frameLonLat(1000, -420)), "1962", "2020-10", twin.Guess, tv),
+		infra("e10-ny-bygge", "road_construction", "Nya E10 (byggs)",
+			line(orb.Point{20.345, 67.818}, orb.Point{20.33, 67.838}, orb.Point{20.322, 67.858}, orb.Point{20.3, 67.872}, orb.Point{20.26, 67.879}),
+			"2017-10-30", "2019-10", twin.Guess, "kiruna.se e10 (groundbreaking 2017-10-30)"),
+		infra("e10-ny-etapp1", "road_major", "Nya E10 etapp 1 (Karhuniemi–Kurravaaravägen)",
+			line(orb.Point{20.345, 67.818}, orb.Point{20.33, 67.838}, orb.Point{20.322, 67.858}), "2019-10", "", twin.Guess, tv),
+		infra("e10-ny-etapp2", "road_major", "Nya E10 etapp 2",
+			line(orb.Point{20.322, 67.858}, orb.Point{20.3, 67.872}, orb.Point{20.26, 67.879}), "2020-10", "", twin.Guess, tv),
+		infra("hjalmar-lundbohmsvagen", "road", "Hjalmar Lundbohmsvägen",
+			frameLine(1215, -380, 760, 12), "1900-04-27", "2025", twin.Guess, "kiruna.se QR gruvstadsparken (mine-area fence moved up to Hjalmar Lundbohmsvägen 2025)"),
+		infra("malmvagen", "road", "Malmvägen",
+			line(synth.Offset(newC, -900, 120), synth.Offset(newC, -300, 40), newC, synth.Offset(newC, 500, -40)), "2016", "", twin.Guess,
+			"ghilardihellsten.com (an east–west spine along Malmvägen)"),
+		infra("lombololeden", "road", "Lombololeden",
+			line(orb.Point{20.235, 67.842}, orb.Point{20.26, 67.8425}, orb.Point{20.29, 67.8425}, orb.Point{20.31, 67.841}), "1975", "", twin.Guess, "trafikverket.se (station site S of Lombololeden)"),
+		infra("fjarrvarme-stamledning-ny", "district_heating", "Fjärrvärme, ny stamledning till nya centrum",
+			line(orb.Point{20.245, 67.848}, orb.Point{20.27, 67.848}, synth.Offset(newC, -200, 60), newC), "2015", "", twin.Guess,
+			"kiruna.se (district heating rerouted to the new centre)"),
+		infra("vatten-huvudledning-ny", "water_main", "Vattenledning, ny huvudledning",
+			line(orb.Point{20.25, 67.852}, orb.Point{20.28, 67.853}, synth.Offset(newC, -100, 150)), "2016", "", twin.Guess,
+			"kiruna.se (pipes rerouted for the new centre)"),
+	}
+	// The streets of Hallman's plan of 1900 in the old town, and the old
+	// district-heating net under them: each goes when the front reaches it.
+	for i, u := range []float64{480, 620, 760, 900, 1100, 1320, 1460} {
+		to := ""
+		if y := frontReaches(u); y > 0 {
+			to = fmt.Sprint(y)
+		}
+		out = append(out, infra(fmt.Sprintf("gata-gamla-%d", i+1), "road", fmt.Sprintf("Gata i gamla centrum %d", i+1),
+			frameLine(u, -250, 1150, 25), "1900-04-27", to, twin.Guess, "model: streets of the 1900 plan, closed as the front arrives"))
+		if i%2 == 1 {
+			out = append(out, infra(fmt.Sprintf("fjarrvarme-gamla-%d", i+1), "district_heating", fmt.Sprintf("Fjärrvärme, gamla nätet %d", i+1),
+				frameLine(u+15, -200, 1100, 25), "1965", to, twin.Guess, "model: old district-heating net, closed as the front arrives"))
+		}
+	}
+	return out
+}
+
+func zone(id, kind, name string, g orb.Geometry, from, to time.Time, source string, props map[string]any) *twin.Feature {
+	return &twin.Feature{ID: id, Layer: twin.Zones, Kind: kind, Name: name, Geometry: g, Life: twin.Lifespan{From: from, To: to},
+		Confidence: twin.Guess, Source: source, Props: props}
+}
+
+func boundPolygon(b orb.Bound) orb.Polygon {
+	return orb.Polygon{orb.Ring{b.Min, {b.Max[0], b.Min[1]}, b.Max, {b.Min[0], b.Max[1]}, b.Min}}
+}
+
+func zones(districts []district, lm map[string]landmark) []*twin.Feature {
+	var out []*twin.Feature
+	model := "model calibrated to facts/timeline.csv; LKAB deformation forecasts (kiruna.se sa-paverkas-kiruna)"
+	years := []int{1960, 1970, 1980, 1990}
+	for y := 2000; y <= 2040; y++ {
+		years = append(years, y)
+	}
+	for i, y := range years {
+		end := 2041
+		if i+1 < len(years) {
+			end = years[i+1]
+		}
+		for _, k := range zoneKinds {
+			u := frontU(float64(y)) - k.setback
+			if u <= zoneUMin+50 {
+				continue
+			}
+			out = append(out, zone(fmt.Sprintf("zon-%s-%d", k.kind, y), k.kind, k.sv, zonePolygon(u), synth.Year(y), synth.Year(end), model,
+				map[string]any{"name_en": k.en, "year": float64(y)}))
+		}
+	}
+	db := map[string]orb.Bound{}
+	for _, d := range districts {
+		db[d.ID] = d.Bound
+	}
+	out = append(out,
+		zone("plan-luossavaara-2007", "planning_area", "Nytt centrum mot Luossavaara (beslut 2007)", boundPolygon(db["luossavaara_foot"]),
+			at("2007-01-08"), at("2010-06"), "sv.wikipedia Luossavaara; en.white.se (council decision 2007-01-08)", map[string]any{"name_en": "New centre towards Luossavaara (2007 decision)"}),
+		zone("plan-osterut-2010", "planning_area", "Flytt österut mot Tuolluvaara (beslut 2010)", boundPolygon(db["centrum_new"].Union(db["tuolluvaara"])),
+			at("2010-06"), at("2013-03"), "en.wikipedia quoted on miestai.net (council decision June 2010)", map[string]any{"name_en": "Move east towards Tuolluvaara (2010 decision)"}),
+		zone("plan-kiruna-4-ever", "planning_area", "Kiruna 4-ever (vinnande förslag 2013)", boundPolygon(db["centrum_new"]),
+			at("2013-03"), at("2022-09-01"), "docslib jury report; stirworld (White + Ghilardi+Hellsten win 2013)", map[string]any{"name_en": "Kiruna 4-ever (winning proposal 2013)"}),
+		zone("gruvstadspark-1", "mine_park", "Gruvstadspark 1", boundPolygon(db["bolagsomradet"]),
+			at("2011-02"), noTime, "kiruna.se gruvstadspark-1 (agreements 2011)", map[string]any{"name_en": "Mine town park 1"}),
+		zone("gruvstadspark-2", "mine_park", "Gruvstadspark 2", zonePolygon(frontU(2023)),
+			at("2014-06-02"), noTime, "samhallsomvandling.lkab.com gruvstadspark-2 (agreement approved 2014-06-02; demolition 2022–2023)", map[string]any{"name_en": "Mine town park 2", "demolition": "2022-06"}),
+		zone("paverkansgrans-2035", "impact_boundary", "LKAB:s påverkansgräns till 2035", zonePolygon(frontU(2035)),
+			at("2020-09"), noTime, "kiruna.se sa-paverkas-kiruna (adjusted impact boundary to 2035, main level 1365)", map[string]any{"name_en": "LKAB impact boundary to 2035"}),
+		zone("gruvomradets-stangsel-2025", "fenced", "Gruvområdets stängsel (2025)", zonePolygon(1215),
+			at("2025"), noTime, "kiruna.se QR gruvstadsparken (fence moved up to Hjalmar Lundbohmsvägen 2025)", map[string]any{"name_en": "Mine-area fence (2025)"}),
+		zone("lkab-gruvan", "mine", "LKAB Kiirunavaaragruvan", circle(orb.Point{20.19, 67.835}, 900, 24),
+			at("1890"), noTime, "spark.adobe.com Kiruna tidslinje (LKAB founded 1890)", map[string]any{"name_en": "LKAB Kiirunavaara mine"}),
+	)
+	_ = lm
+	return out
+}
+
+// Sensor themes: the unit, how many, where, and since when.
+type sensorTheme struct {
+	typ, unit, prefix, sv string
+	n                     int
+	since                 string
+}
+
+var sensorThemes = []sensorTheme{
+	{"ground_deformation", "mm", "gd", "Markrörelse, reflektor", 33, "2012"},
+	{"district_heating", "°C", "dh", "Fjärrvärme, framledning", 8, "2015"},
+	{"waste_fill", "%", "wf", "Avfallskärl", 24, "2022-09-01"},
+	{"snow_depth", "cm", "sd", "Snödjup", 6, "2019"},
+	{"blast_vibration", "mm/s", "bv", "Sprängvibrationer", 8, "2014"},
+	{"air_quality", "µg/m³", "aq", "Luftkvalitet PM10", 5, "2018"},
+}
+
+func sensors(lm map[string]landmark, districts []district) []*twin.Feature {
+	db := map[string]orb.Bound{}
+	for _, d := range districts {
+		db[d.ID] = d.Bound
+	}
+	r := rand.New(rand.NewPCG(33, 0x73656e73))
+	in := func(b orb.Bound) orb.Point {
+		return orb.Point{b.Min[0] + r.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + r.Float64()*(b.Max[1]-b.Min[1])}
+	}
+	now := frontU(2026)
+	var out []*twin.Feature
+	for _, th := range sensorThemes {
+		for i := 0; i < th.n; i++ {
+			var p orb.Point
+			props := map[string]any{"type": th.typ, "unit": th.unit}
+			switch th.typ {
+			case "ground_deformation":
+				// The corner-reflector sites: a grid across the front and the
+				// ground east of it, where InSAR watches the strain.
+				u := 300 + float64(i%11)*160 + (r.Float64()-0.5)*40
+				v := -1300 + float64(i/11)*1000 + (r.Float64()-0.5)*120
+				p = frameLonLat(u, v)
+				creep := 2 + 60*math.Exp(-math.Max(0, u-now)/350)
+				props["creep_mm_per_year"] = math.Round(creep*10) / 10
+				props["site"] = fmt.Sprintf("CR%02d", i+1)
+			case "district_heating":
+				p = in(db[[]string{"centrum_new", "lombolo", "tuolluvaara", "norrmalm"}[i%4]])
+			case "waste_fill":
+				p = in(db[[]string{"centrum_new", "centrum_new", "lombolo", "luossavaara_foot"}[i%4]])
+			case "snow_depth":
+				p = in(db[[]string{"centrum_new", "lombolo", "tuolluvaara", "norrmalm", "luossavaara_foot", "centrum_old"}[i]])
+			case "blast_vibration":
+				p = frameLonLat(now+100+float64(i%4)*220, -900+float64(i)*280)
+			case "air_quality":
+				p = in(db[[]string{"centrum_new", "lombolo", "norrmalm", "tuolluvaara", "centrum_new"}[i]])
+			}
+			id := fmt.Sprintf("%s-%02d", th.prefix, i+1)
+			out = append(out, &twin.Feature{ID: id, Layer: twin.Sensors, Kind: th.typ, Name: fmt.Sprintf("%s %d", th.sv, i+1),
+				Geometry: orb.Point{math.Round(p[0]*1e6) / 1e6, math.Round(p[1]*1e6) / 1e6}, Life: twin.Lifespan{From: at(th.since)},
+				Confidence: twin.Guess, Source: "model: sensor site of the theme, placed for the simulator", Props: props})
+		}
+	}
+	return out
+}
