@@ -1,0 +1,367 @@
+package tiles
+
+import (
+	"cmp"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"slices"
+
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/simplify"
+	"github.com/tidwall/rtree"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Field types as TileJSON's vector_layers name them.
+const (
+	FieldString  = "String"
+	FieldNumber  = "Number"
+	FieldBoolean = "Boolean"
+)
+
+type geomType uint8
+
+// MVT geometry types (vector_tile.proto GeomType).
+const (
+	geomPoint   geomType = 1
+	geomLine    geomType = 2
+	geomPolygon geomType = 3
+)
+
+// feat is one feature made ready for tiles once, when its layer is
+// prepared: geometry in the Mercator unit square with per-zoom simplified
+// copies, its size for generalisation, and its properties as indices into
+// the layer's key and value tables.
+type feat struct {
+	f     *twin.Feature
+	id    uint64 // MVT feature id: a stable 53-bit hash of f.ID
+	geom  orb.Geometry
+	simpl []orb.Geometry // by zoom below MaxZoom; nil entries use geom
+	bound orb.Bound      // of geom, Mercator unit square
+	size  float64        // the larger side of bound
+	typ   geomType
+	keep  bool     // never dropped by generalisation (points, landmarks)
+	tags  []uint32 // pairs: index into layerData.keys, index into layerData.values
+}
+
+// geometryAt returns the geometry to draw at zoom z.
+func (f *feat) geometryAt(z int) orb.Geometry {
+	if z < len(f.simpl) && f.simpl[z] != nil {
+		return f.simpl[z]
+	}
+	return f.geom
+}
+
+// layerData is one layer of one snapshot, prepared: an R-tree over the
+// features in Mercator, and the property tables every tile of the layer
+// draws its keys and values from. Immutable once built.
+type layerData struct {
+	layer  twin.Layer
+	tree   rtree.RTreeG[*feat]
+	n      int
+	keys   []string
+	values [][]byte // encoded vector_tile.Tile.Value messages
+	fields map[string]string
+}
+
+type valueKey struct {
+	kind byte // 's', 'n', 'b'
+	s    string
+	n    float64
+}
+
+type tableBuilder struct {
+	keys   []string
+	keyIdx map[string]uint32
+	values [][]byte
+	valIdx map[valueKey]uint32
+	fields map[string]string
+}
+
+func (t *tableBuilder) key(k string) uint32 {
+	if i, ok := t.keyIdx[k]; ok {
+		return i
+	}
+	i := uint32(len(t.keys))
+	t.keys = append(t.keys, k)
+	t.keyIdx[k] = i
+	return i
+}
+
+func (t *tableBuilder) value(v valueKey) uint32 {
+	if i, ok := t.valIdx[v]; ok {
+		return i
+	}
+	var b []byte
+	switch v.kind {
+	case 's':
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendString(b, v.s)
+	case 'n':
+		b = protowire.AppendTag(b, 3, protowire.Fixed64Type)
+		b = protowire.AppendFixed64(b, math.Float64bits(v.n))
+	case 'b':
+		b = protowire.AppendTag(b, 7, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(v.n))
+	}
+	i := uint32(len(t.values))
+	t.values = append(t.values, b)
+	t.valIdx[v] = i
+	return i
+}
+
+func (t *tableBuilder) add(tags []uint32, k string, v valueKey) []uint32 {
+	typ := FieldString
+	switch v.kind {
+	case 'n':
+		typ = FieldNumber
+	case 'b':
+		typ = FieldBoolean
+	}
+	if old, ok := t.fields[k]; ok && old != typ {
+		typ = FieldString // mixed types: clients should read it as text
+	}
+	t.fields[k] = typ
+	return append(tags, t.key(k), t.value(v))
+}
+
+func str(s string) valueKey   { return valueKey{kind: 's', s: s} }
+func num(n float64) valueKey  { return valueKey{kind: 'n', n: n} }
+func boolean(b bool) valueKey {
+	if b {
+		return valueKey{kind: 'b', n: 1}
+	}
+	return valueKey{kind: 'b'}
+}
+
+// reserved are the property names the tiles set themselves; Props with
+// these names are not copied over them.
+var reserved = map[string]bool{
+	"id": true, "name": true, "kind": true, "from": true, "to": true,
+	"height": true, "base": true, "status": true, "lineage": true, "confidence": true,
+}
+
+// buildLayer prepares every feature of layer l of snap.
+func buildLayer(snap *twin.Snapshot, l twin.Layer, o Options) *layerData {
+	fs := snap.Features(l)
+	d := &layerData{layer: l, n: len(fs)}
+	tb := &tableBuilder{keyIdx: map[string]uint32{}, valIdx: map[valueKey]uint32{}, fields: map[string]string{}}
+	// Fix the order of the keys every layer has.
+	for _, k := range []string{"id", "name", "kind", "from", "to"} {
+		tb.key(k)
+	}
+	var propKeys []string
+	for _, f := range fs {
+		pf := prepareFeature(f, l, o)
+		if pf == nil {
+			continue
+		}
+		pf.tags = featureTags(tb, f, l, propKeys[:0])
+		d.tree.Insert(pf.bound.Min, pf.bound.Max, pf)
+	}
+	d.keys, d.values = tb.keys, tb.values
+	d.fields = baseFields(l)
+	for k, t := range tb.fields {
+		if old, ok := d.fields[k]; ok && old != t {
+			t = FieldString
+		}
+		d.fields[k] = t
+	}
+	return d
+}
+
+// baseFields are the fields every feature of a layer may carry, listed
+// even while the layer is empty.
+func baseFields(l twin.Layer) map[string]string {
+	f := map[string]string{
+		"id": FieldString, "name": FieldString, "kind": FieldString,
+		"from": FieldNumber, "to": FieldNumber, "confidence": FieldString,
+	}
+	if l == twin.Buildings {
+		f["height"], f["base"] = FieldNumber, FieldNumber
+		f["status"], f["lineage"] = FieldString, FieldString
+	}
+	if l == twin.Pilots {
+		f["pilot"], f["company"] = FieldString, FieldString
+	}
+	return f
+}
+
+func featureTags(tb *tableBuilder, f *twin.Feature, l twin.Layer, propKeys []string) []uint32 {
+	tags := make([]uint32, 0, 2*(10+len(f.Props)))
+	tags = tb.add(tags, "id", str(f.ID))
+	tags = tb.add(tags, "name", str(f.Name))
+	tags = tb.add(tags, "kind", str(f.Kind))
+	tags = tb.add(tags, "from", num(round4(twin.DecimalYear(f.Life.From))))
+	if !f.Life.To.IsZero() {
+		tags = tb.add(tags, "to", num(round4(twin.DecimalYear(f.Life.To))))
+	}
+	if l == twin.Buildings {
+		tags = tb.add(tags, "height", num(f.Height))
+		tags = tb.add(tags, "base", num(f.Base))
+		status := f.Status
+		if status == "" {
+			status = twin.Standing
+		}
+		tags = tb.add(tags, "status", str(string(status)))
+		if f.Lineage != "" {
+			tags = tb.add(tags, "lineage", str(f.Lineage))
+		}
+	} else if f.Lineage != "" {
+		tags = tb.add(tags, "lineage", str(f.Lineage))
+	}
+	if f.Confidence != "" {
+		tags = tb.add(tags, "confidence", str(string(f.Confidence)))
+	}
+	for k := range f.Props {
+		if !reserved[k] {
+			propKeys = append(propKeys, k)
+		}
+	}
+	slices.Sort(propKeys)
+	for _, k := range propKeys {
+		switch v := f.Props[k].(type) {
+		case nil:
+		case string:
+			tags = tb.add(tags, k, str(v))
+		case bool:
+			tags = tb.add(tags, k, boolean(v))
+		case float64:
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				tags = tb.add(tags, k, num(v))
+			}
+		case float32:
+			tags = tb.add(tags, k, num(float64(v)))
+		case int:
+			tags = tb.add(tags, k, num(float64(v)))
+		case int64:
+			tags = tb.add(tags, k, num(float64(v)))
+		default:
+			tags = tb.add(tags, k, str(fmt.Sprint(v)))
+		}
+	}
+	return slices.Clip(tags)
+}
+
+// round4 keeps four decimals of a year (under an hour): enough for any
+// timeline, and it lets equal dates share one value in a tile.
+func round4(y float64) float64 { return math.Round(y*1e4) / 1e4 }
+
+// prepareFeature makes f ready for tiles, or returns nil if it has no
+// geometry a tile can draw.
+func prepareFeature(f *twin.Feature, l twin.Layer, o Options) *feat {
+	g := f.Mercator()
+	if g == nil {
+		return nil
+	}
+	pf := &feat{f: f, geom: g, id: featureID(f.ID)}
+	switch g.(type) {
+	case orb.Point, orb.MultiPoint:
+		pf.typ = geomPoint
+	case orb.LineString, orb.MultiLineString:
+		pf.typ = geomLine
+	case orb.Polygon, orb.MultiPolygon, orb.Ring:
+		pf.typ = geomPolygon
+	default:
+		return nil
+	}
+	pf.bound = g.Bound()
+	pf.size = max(pf.bound.Max[0]-pf.bound.Min[0], pf.bound.Max[1]-pf.bound.Min[1])
+	pf.keep = pf.typ == geomPoint || l == twin.Landmarks
+	if pf.typ != geomPoint && pointCount(g) > simplifyFrom {
+		pf.simpl = simplifyPerZoom(g, o)
+	}
+	return pf
+}
+
+// simplifyFrom is the number of vertices above which a feature keeps
+// simplified copies for the zooms below MaxZoom. Smaller features are
+// simplified enough by rounding to the tile grid.
+const simplifyFrom = 32
+
+// simplifyPerZoom returns Douglas–Peucker copies of g for each zoom below
+// MaxZoom, sharing a copy between zooms where a coarser tolerance would not
+// drop a tenth of the vertices more, and nil where the full geometry is
+// kept.
+func simplifyPerZoom(g orb.Geometry, o Options) []orb.Geometry {
+	out := make([]orb.Geometry, o.MaxZoom)
+	prev, prevN := g, pointCount(g)
+	for z := o.MaxZoom - 1; z >= 0; z-- {
+		tol := o.SimplifyPixels / (TileSize * float64(uint64(1)<<z))
+		s := simplify.DouglasPeucker(tol).Simplify(orb.Clone(g))
+		n := pointCount(s)
+		if s == nil || n == 0 {
+			// Smaller than the tolerance: keep the coarsest copy that drew.
+			out[z] = prev
+			continue
+		}
+		if float64(n) > 0.9*float64(prevN) {
+			out[z] = prev
+			continue
+		}
+		out[z], prev, prevN = s, s, n
+	}
+	for z := range out {
+		if out[z] == nil {
+			continue
+		}
+		if pointCount(out[z]) == pointCount(g) {
+			out[z] = nil
+		}
+	}
+	return out
+}
+
+func pointCount(g orb.Geometry) int {
+	switch g := g.(type) {
+	case orb.Point:
+		return 1
+	case orb.MultiPoint:
+		return len(g)
+	case orb.LineString:
+		return len(g)
+	case orb.Ring:
+		return len(g)
+	case orb.MultiLineString:
+		n := 0
+		for _, l := range g {
+			n += len(l)
+		}
+		return n
+	case orb.Polygon:
+		n := 0
+		for _, r := range g {
+			n += len(r)
+		}
+		return n
+	case orb.MultiPolygon:
+		n := 0
+		for _, p := range g {
+			n += pointCount(p)
+		}
+		return n
+	}
+	return 0
+}
+
+// featureID hashes a feature's id to a stable integer that JavaScript
+// holds exactly (53 bits), for clients' feature state (hover, selection).
+func featureID(id string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(id))
+	return h.Sum64() & (1<<53 - 1)
+}
+
+// FeatureID is the MVT feature id that tiles give the feature with this id.
+func FeatureID(id string) uint64 { return featureID(id) }
+
+// largestFirst orders candidates for the per-tile cap: larger first, then
+// by id so that the choice is stable.
+func largestFirst(a, b *feat) int {
+	if c := cmp.Compare(b.size, a.size); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.f.ID, b.f.ID)
+}

@@ -1,0 +1,251 @@
+package tiles
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/klauspost/compress/gzip"
+	"github.com/paulmach/orb"
+)
+
+// Tiler serves the tiles of a model. It follows the model's changes:
+// each change re-prepares only the layer it touched (lazily, on the next
+// tile that needs it) and drops from the cache only the tiles it touched.
+// Safe for concurrent use.
+type Tiler struct {
+	o      Options
+	model  *twin.Model
+	state  atomic.Pointer[state]
+	cache  *Cache // nil when off
+	cancel func()
+	follow sync.Mutex // serialises onChange
+
+	encoders sync.Pool
+	gzips    sync.Pool
+}
+
+// state is one snapshot of the model with its layers prepared lazily.
+type state struct {
+	snap   *twin.Snapshot
+	layers []*lazyLayer
+}
+
+type lazyLayer struct {
+	once  sync.Once
+	snap  *twin.Snapshot
+	layer twin.Layer
+	o     Options
+	data  *layerData
+}
+
+func (l *lazyLayer) get() *layerData {
+	l.once.Do(func() {
+		l.data = buildLayer(l.snap, l.layer, l.o)
+		l.snap = nil
+	})
+	return l.data
+}
+
+// New returns a Tiler of m's features that follows m's changes until
+// Close. Options that fail Check are replaced by their defaults.
+func New(m *twin.Model, o Options) *Tiler {
+	if o.Check() != nil {
+		o = Options{}
+	}
+	o = o.withDefaults()
+	t := &Tiler{o: o, model: m}
+	if o.CacheBytes > 0 {
+		t.cache = NewCache(o.CacheBytes, o.MinZoom, o.MaxZoom, o.Buffer)
+	}
+	t.encoders.New = func() any { return newEncoder(o) }
+	// Subscribe before reading the first snapshot, so that no change falls
+	// between the two.
+	t.cancel = m.Subscribe(t.onChange)
+	t.onChange(twin.Change{})
+	return t
+}
+
+// Close stops following the model.
+func (t *Tiler) Close() { t.cancel() }
+
+// Options returns the options in force, defaults filled in.
+func (t *Tiler) Options() Options { return t.o }
+
+// Cache returns the tile cache, or nil when it is off.
+func (t *Tiler) Cache() *Cache { return t.cache }
+
+// onChange publishes the model's new snapshot and drops the tiles the
+// change touched. It runs on the model's writer goroutine, so it only
+// swaps pointers: layers are prepared on first use.
+func (t *Tiler) onChange(c twin.Change) {
+	t.follow.Lock()
+	defer t.follow.Unlock()
+	snap := t.model.Snapshot()
+	old := t.state.Load()
+	next := &state{snap: snap, layers: make([]*lazyLayer, len(twin.AllLayers))}
+	for i, l := range twin.AllLayers {
+		if old != nil && c.Layer != "" && c.Layer != l && i < len(old.layers) {
+			next.layers[i] = old.layers[i]
+			continue
+		}
+		next.layers[i] = &lazyLayer{snap: snap, layer: l, o: t.o}
+	}
+	t.state.Store(next)
+	if t.cache == nil {
+		return
+	}
+	if c.Layer == "" {
+		t.cache.Clear()
+		return
+	}
+	t.cache.Invalidate(c.Bounds)
+}
+
+func (s *state) prepared() []*layerData {
+	out := make([]*layerData, len(s.layers))
+	for i, l := range s.layers {
+		out[i] = l.get()
+	}
+	return out
+}
+
+// Warm prepares every layer of the current snapshot now, rather than on
+// the first tile request.
+func (t *Tiler) Warm() { t.state.Load().prepared() }
+
+// Snapshot returns the model snapshot that tiles are being made from.
+func (t *Tiler) Snapshot() *twin.Snapshot { return t.state.Load().snap }
+
+// Encode returns the plain MVT of tile z/x/y, built now (never cached), or
+// nil when no feature meets the tile.
+func (t *Tiler) Encode(z, x, y int) ([]byte, error) {
+	if err := t.o.CheckTile(z, x, y); err != nil {
+		return nil, err
+	}
+	e := t.encoders.Get().(*encoder)
+	defer t.encoders.Put(e)
+	b := e.encode(t.state.Load().prepared(), z, x, y)
+	if b == nil {
+		return nil, nil
+	}
+	return slices.Clone(b), nil
+}
+
+// Get returns tile z/x/y from the cache or builds it. With gzipped true
+// the tile's Data is gzipped; otherwise it is plain.
+func (t *Tiler) Get(z, x, y int, gzipped bool) (*Tile, error) {
+	if err := t.o.CheckTile(z, x, y); err != nil {
+		return nil, err
+	}
+	if t.cache != nil {
+		if tile, ok := t.cache.Get(z, x, y); ok {
+			return plainIfNeeded(tile, gzipped)
+		}
+	}
+	var epoch uint64
+	if t.cache != nil {
+		epoch = t.cache.Epoch() // before the state: see Cache.Put
+	}
+	st := t.state.Load()
+	e := t.encoders.Get().(*encoder)
+	raw := e.encode(st.prepared(), z, x, y)
+	tile := &Tile{Size: len(raw), ETag: etag(raw), Gzipped: gzipped || t.cache != nil}
+	if len(raw) > 0 {
+		if tile.Gzipped {
+			tile.Data = t.gzip(raw)
+		} else {
+			tile.Data = slices.Clone(raw)
+		}
+	}
+	t.encoders.Put(e)
+	if t.cache != nil {
+		t.cache.Put(z, x, y, tile, epoch)
+	}
+	return plainIfNeeded(tile, gzipped)
+}
+
+func plainIfNeeded(tile *Tile, gzipped bool) (*Tile, error) {
+	if gzipped || !tile.Gzipped || len(tile.Data) == 0 {
+		return tile, nil
+	}
+	r, err := gzip.NewReader(bytes.NewReader(tile.Data))
+	if err != nil {
+		return nil, fmt.Errorf("tiles: reading a cached tile: %w", err)
+	}
+	raw := make([]byte, 0, tile.Size)
+	buf := bytes.NewBuffer(raw)
+	if _, err := io.Copy(buf, r); err != nil {
+		return nil, fmt.Errorf("tiles: reading a cached tile: %w", err)
+	}
+	return &Tile{Data: buf.Bytes(), ETag: tile.ETag, Size: tile.Size}, nil
+}
+
+func etag(raw []byte) string {
+	return fmt.Sprintf(`W/"%016x"`, xxhash.Sum64(raw))
+}
+
+type gzipper struct {
+	buf bytes.Buffer
+	w   *gzip.Writer
+}
+
+func (t *Tiler) gzip(raw []byte) []byte {
+	g, _ := t.gzips.Get().(*gzipper)
+	if g == nil {
+		g = &gzipper{}
+		w, err := gzip.NewWriterLevel(&g.buf, t.o.GzipLevel)
+		if err != nil {
+			w = gzip.NewWriter(&g.buf) // the level was checked: cannot happen
+		}
+		g.w = w
+	}
+	g.buf.Reset()
+	g.w.Reset(&g.buf)
+	_, _ = g.w.Write(raw) // writes to a bytes.Buffer do not fail
+	_ = g.w.Close()
+	out := slices.Clone(g.buf.Bytes())
+	t.gzips.Put(g)
+	return out
+}
+
+// LayerInfo describes a tile layer for TileJSON's vector_layers.
+type LayerInfo struct {
+	ID twin.Layer
+	// Fields maps each property name to "String", "Number" or "Boolean".
+	Fields  map[string]string
+	MinZoom int
+	MaxZoom int
+	// Count is the number of features of the layer, of all times.
+	Count int
+}
+
+// Layers describes every tile layer, in drawing order.
+func (t *Tiler) Layers() []LayerInfo {
+	st := t.state.Load()
+	out := make([]LayerInfo, 0, len(st.layers))
+	for i, d := range st.prepared() {
+		out = append(out, LayerInfo{ID: twin.AllLayers[i], Fields: d.fields,
+			MinZoom: t.o.MinZoom, MaxZoom: t.o.MaxZoom, Count: d.n})
+	}
+	return out
+}
+
+// FieldNames returns the names of a layer's fields, sorted.
+func (l LayerInfo) FieldNames() []string {
+	names := make([]string, 0, len(l.Fields))
+	for k := range l.Fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Bound returns the lon/lat box of every feature, or an empty bound.
+func (t *Tiler) Bound() orb.Bound { return t.state.Load().snap.Bound() }
