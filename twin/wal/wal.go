@@ -660,3 +660,25 @@ func (l *Log) Close() error {
 
 // Dir is the directory of the log.
 func (l *Log) Dir() string { return l.dir }
+
+// AppendFrame appends r, framed and checksummed as in a segment, to buf.
+// Other small files of the data directory (the tenants file) reuse the
+// framing.
+func AppendFrame(buf []byte, r Record) []byte { return appendFrame(buf, r) }
+
+// ReadFrames decodes the framed records at the start of data and returns
+// them with the length of the whole records read; the rest of data (a torn
+// tail) is not a whole record.
+func ReadFrames(data []byte) ([]Record, int) {
+	var recs []Record
+	off := 0
+	for off < len(data) {
+		r, n, err := decode(data[off:])
+		if err != nil {
+			break
+		}
+		recs = append(recs, r)
+		off += n
+	}
+	return recs, off
+}

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package twin
+
+import "os"
+
+// lockFile is a no-op where advisory locks are not available: run one
+// `tenant` command at a time there.
+func lockFile(*os.File) (unlock func(), err error) { return func() {}, nil }
