@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/scenes"
+	"github.com/kiruna-twin/kiruna-twin/tiles"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -27,6 +28,9 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Clock is the wall clock; time.Now when nil.
 	Clock func() time.Time
+	// Tiles tunes the vector tiles and their cache (see tiles.Options);
+	// the zero value means the defaults.
+	Tiles tiles.Options
 }
 
 // Server is the twin's HTTP face. Create it with New.
@@ -35,6 +39,7 @@ type Server struct {
 	mux     *http.ServeMux
 	scene   atomic.Pointer[scenes.Scene]
 	metrics *httpMetrics
+	tiles   *tiles.Tiler // follows cfg.Model; see tiles.go
 }
 
 // New wires every route. The server answers /healthz at once and /readyz
@@ -54,6 +59,7 @@ func New(cfg Config) *Server {
 		cfg.Model = twin.NewModel()
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newHTTPMetrics(cfg.Registry)}
+	s.tiles = tiles.New(cfg.Model, cfg.Tiles)
 	s.routes()
 	return s
 }
@@ -71,6 +77,8 @@ func (s *Server) routes() {
 	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/scene", s.handleScene)
+	s.tileRoutes()    // tiles.go
+	s.featureRoutes() // features.go
 }
 
 // SetScene publishes the loaded scene; from then on /readyz answers 200.
@@ -83,6 +91,9 @@ func (s *Server) Scene() *scenes.Scene { return s.scene.Load() }
 // request metrics.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
+	if r.URL.Path == "/" && r.Method == http.MethodGet && wantsLandingJSON(r) {
+		h, pattern = http.HandlerFunc(s.handleLanding), "GET / (OGC API landing page)" // features.go
+	}
 	if pattern == "" {
 		pattern = "unmatched"
 		w = &jsonErrors{ResponseWriter: w}

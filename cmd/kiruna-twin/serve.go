@@ -121,6 +121,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 		_ = httpSrv.Close()
 		return fmt.Errorf("loading the %s: %w", sceneName, err)
 	}
+	srv.Tiler().Warm() // prepare the tile layers before the first tile asks
 	srv.SetScene(&b.Scene)
 	snap := model.Snapshot()
 	log.Info("scene loaded", "scene", b.Scene.ID, "from", sceneName, "features", len(b.Features),

@@ -1,0 +1,286 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/kiruna-twin/kiruna-twin/static"
+	"github.com/kiruna-twin/kiruna-twin/tiles"
+	"github.com/kiruna-twin/kiruna-twin/twin"
+)
+
+// Vector tiles, as API.md sets them out:
+//
+//	GET /tiles.json             TileJSON 3.0.0 (tiles[0] is the absolute tile URL)
+//	GET /tiles/{z}/{x}/{y}.mvt  MVT 2.1; gzip when accepted; ETag and 304;
+//	                            204 where no feature is; 400 out of range
+//	GET /style.json             the viewer's MapLibre style, {{origin}} filled in
+//
+// Tiles and TileJSON are revalidated on every use (Cache-Control: no-cache)
+// and answer 304 while unchanged: an edit changes exactly the tiles it
+// touches, and a client must never keep drawing a tile older than an edit.
+
+// tilePath is the tile URL template below the origin.
+const tilePath = "/tiles/{z}/{x}/{y}.mvt"
+
+// Header values set on every tile, allocated once.
+var (
+	hdrMVT        = []string{"application/vnd.mapbox-vector-tile"}
+	hdrGzip       = []string{"gzip"}
+	hdrNoCache    = []string{"no-cache"}
+	hdrVaryAE     = []string{"Accept-Encoding"}
+	hdrCORSAny    = []string{"*"}
+	hdrExposeETag = []string{"ETag"}
+)
+
+func (s *Server) tileRoutes() {
+	s.mux.HandleFunc("GET /tiles.json", s.handleTileJSON)
+	s.mux.HandleFunc("GET /tiles/{z}/{x}/{file}", s.handleTile)
+	s.mux.HandleFunc("GET /style.json", s.handleStyle)
+}
+
+// Tiler returns the tiles the server serves.
+func (s *Server) Tiler() *tiles.Tiler { return s.tiles }
+
+func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
+	z, x, y, err := parseTileCoords(r.PathValue("z"), r.PathValue("x"), r.PathValue("file"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	gz := acceptsGzipEncoding(r.Header.Get("Accept-Encoding"))
+	t, err := s.tiles.Get(z, x, y, gz)
+	if errors.Is(err, tiles.ErrOutOfRange) {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if err != nil {
+		s.cfg.Logger.Error("building a tile", "z", z, "x", x, "y", y, "err", err)
+		writeError(w, http.StatusInternalServerError, "could not build tile %d/%d/%d; it has been logged", z, x, y)
+		return
+	}
+	h := w.Header()
+	h["Cache-Control"] = hdrNoCache
+	h["Vary"] = hdrVaryAE
+	h["Access-Control-Allow-Origin"] = hdrCORSAny
+	h["Access-Control-Expose-Headers"] = hdrExposeETag
+	h["Etag"] = []string{t.ETag}
+	if etagMatches(r.Header.Get("If-None-Match"), t.ETag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if t.Empty() {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	h["Content-Type"] = hdrMVT
+	if t.Gzipped {
+		h["Content-Encoding"] = hdrGzip
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(t.Data))}
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(t.Data)
+	}
+}
+
+// parseTileCoords reads z, x and "y.mvt" from a tile path.
+func parseTileCoords(zs, xs, file string) (z, x, y int, err error) {
+	ys, ok := strings.CutSuffix(file, ".mvt")
+	if !ok {
+		return 0, 0, 0, fmt.Errorf("tile path: want /tiles/{z}/{x}/{y}.mvt, got a last part %q", file)
+	}
+	parse := func(name, s string) (int, error) {
+		// Plain decimal digits only: no sign, no spaces, at most 9 digits.
+		if s == "" || len(s) > 9 || strings.TrimLeft(s, "0123456789") != "" {
+			return 0, fmt.Errorf("tile %s: want a whole number ≥ 0, got %q", name, s)
+		}
+		return strconv.Atoi(s)
+	}
+	if z, err = parse("z", zs); err != nil {
+		return
+	}
+	if x, err = parse("x", xs); err != nil {
+		return
+	}
+	y, err = parse("y", ys)
+	return
+}
+
+// acceptsGzipEncoding reports whether an Accept-Encoding header admits gzip.
+func acceptsGzipEncoding(header string) bool {
+	for header != "" {
+		var part string
+		part, header, _ = strings.Cut(header, ",")
+		coding, params, _ := strings.Cut(part, ";")
+		coding = strings.TrimSpace(coding)
+		if !strings.EqualFold(coding, "gzip") && coding != "*" {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		if v, ok := strings.CutPrefix(q, "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil && f == 0 {
+				continue
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// etagMatches applies the weak comparison of If-None-Match (RFC 9110
+// 13.1.2) to a list of entity tags.
+func etagMatches(ifNoneMatch, etag string) bool {
+	if ifNoneMatch == "" {
+		return false
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for ifNoneMatch != "" {
+		var tag string
+		tag, ifNoneMatch, _ = strings.Cut(ifNoneMatch, ",")
+		tag = strings.TrimSpace(tag)
+		if tag == "*" || strings.TrimPrefix(tag, "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+// origin returns the scheme and host the client used to reach the server.
+// Behind a reverse proxy, X-Forwarded-Proto and X-Forwarded-Host say what
+// the client saw; they are used only when they are well formed.
+func origin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := strings.ToLower(strings.TrimSpace(firstValue(r.Header.Get("X-Forwarded-Proto")))); p == "http" || p == "https" {
+		scheme = p
+	}
+	host := r.Host
+	if h := strings.TrimSpace(firstValue(r.Header.Get("X-Forwarded-Host"))); h != "" && validHost(h) {
+		host = h
+	}
+	if host == "" || !validHost(host) {
+		host = "localhost"
+	}
+	return scheme + "://" + host
+}
+
+func firstValue(s string) string {
+	v, _, _ := strings.Cut(s, ",")
+	return v
+}
+
+// validHost accepts a DNS name or IP literal with an optional port.
+func validHost(h string) bool {
+	if len(h) > 255 {
+		return false
+	}
+	for _, c := range h {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// tileJSON is TileJSON 3.0.0.
+type tileJSON struct {
+	TileJSON     string        `json:"tilejson"`
+	Name         string        `json:"name,omitempty"`
+	Description  string        `json:"description,omitempty"`
+	Version      string        `json:"version"`
+	Attribution  string        `json:"attribution,omitempty"`
+	Scheme       string        `json:"scheme"`
+	Tiles        []string      `json:"tiles"`
+	MinZoom      int           `json:"minzoom"`
+	MaxZoom      int           `json:"maxzoom"`
+	Bounds       [4]float64    `json:"bounds"`
+	Center       [3]float64    `json:"center"`
+	VectorLayers []vectorLayer `json:"vector_layers"`
+}
+
+type vectorLayer struct {
+	ID          string            `json:"id"`
+	Description string            `json:"description,omitempty"`
+	MinZoom     int               `json:"minzoom"`
+	MaxZoom     int               `json:"maxzoom"`
+	Fields      map[string]string `json:"fields"`
+}
+
+func (s *Server) handleTileJSON(w http.ResponseWriter, r *http.Request) {
+	o := s.tiles.Options()
+	tj := tileJSON{
+		TileJSON: "3.0.0", Version: "1.0.0", Scheme: "xyz",
+		Name:    "Kiruna Twin",
+		Tiles:   []string{origin(r) + tilePath},
+		MinZoom: o.MinZoom, MaxZoom: o.MaxZoom,
+		Bounds: [4]float64{-180, -85.051129, 180, 85.051129},
+		Description: "Every feature of every time, with from and to as decimal years: " +
+			"filter on them to show one moment.",
+	}
+	b := s.tiles.Bound()
+	if !b.IsZero() {
+		tj.Bounds = [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}
+		c := b.Center()
+		tj.Center = [3]float64{c[0], c[1], float64(min(max(13, o.MinZoom), o.MaxZoom))}
+	}
+	if sc := s.scene.Load(); sc != nil {
+		tj.Name = sc.Title
+		sb := sc.Bounds
+		if b.IsZero() {
+			tj.Bounds = sb
+		} else {
+			tj.Bounds = [4]float64{min(sb[0], b.Min[0]), min(sb[1], b.Min[1]), max(sb[2], b.Max[0]), max(sb[3], b.Max[1])}
+		}
+		tj.Center = [3]float64{sc.Center[0], sc.Center[1], float64(min(max(int(sc.Zoom), o.MinZoom), o.MaxZoom))}
+		var names []string
+		for _, src := range sc.Sources {
+			names = append(names, src.Name)
+		}
+		if len(names) > 0 {
+			tj.Attribution = strings.Join(names, " · ")
+		}
+	}
+	titles := map[twin.Layer]string{}
+	if sc := s.scene.Load(); sc != nil {
+		for _, l := range sc.Layers {
+			titles[l.ID] = l.Title
+		}
+	}
+	for _, l := range s.tiles.Layers() {
+		tj.VectorLayers = append(tj.VectorLayers, vectorLayer{
+			ID: string(l.ID), Description: titles[l.ID], MinZoom: l.MinZoom, MaxZoom: l.MaxZoom, Fields: l.Fields,
+		})
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	writeJSON(w, http.StatusOK, tj)
+}
+
+func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
+	body := bytes.ReplaceAll(static.Style(), []byte("{{origin}}"), []byte(origin(r)))
+	etag := fmt.Sprintf(`"%016x"`, xxhash.Sum64(body))
+	h := w.Header()
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("ETag", etag)
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
