@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
@@ -246,92 +247,114 @@ func (f *Feature) Validate() error {
 	return nil
 }
 
+// validateGeometry checks g; on error the FieldError's field is
+// path followed by the indexes of the offending part. Paths are built only
+// on error: validation is on the load path of a million features.
 func validateGeometry(g orb.Geometry, path string) error {
+	idx, err := checkGeometry(g)
+	if err == nil {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(path)
+	for _, i := range idx {
+		fmt.Fprintf(&b, "[%d]", i)
+	}
+	if errors.Is(err, errUnsupportedGeometry) {
+		return fieldErr("geometry", fmt.Errorf("unsupported geometry type %s", g.GeoJSONType()))
+	}
+	return fieldErr(b.String(), err)
+}
+
+var errUnsupportedGeometry = errors.New("unsupported geometry")
+
+// checkGeometry returns the index path (outermost first) of what is wrong.
+func checkGeometry(g orb.Geometry) ([]int, error) {
 	switch g := g.(type) {
 	case orb.Point:
-		return validatePoint(g, path)
+		return nil, checkPoint(g)
 	case orb.MultiPoint:
 		if len(g) == 0 {
-			return fieldErr(path, ErrNoGeometry)
+			return nil, ErrNoGeometry
 		}
 		for i, p := range g {
-			if err := validatePoint(p, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
+			if err := checkPoint(p); err != nil {
+				return []int{i}, err
 			}
 		}
 	case orb.LineString:
-		return validateLine(g, path)
+		return checkLine(g)
 	case orb.MultiLineString:
 		if len(g) == 0 {
-			return fieldErr(path, ErrNoGeometry)
+			return nil, ErrNoGeometry
 		}
 		for i, l := range g {
-			if err := validateLine(l, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
+			if idx, err := checkLine(l); err != nil {
+				return append([]int{i}, idx...), err
 			}
 		}
 	case orb.Polygon:
-		return validatePolygon(g, path)
+		return checkPolygon(g)
 	case orb.MultiPolygon:
 		if len(g) == 0 {
-			return fieldErr(path, ErrNoGeometry)
+			return nil, ErrNoGeometry
 		}
 		for i, p := range g {
-			if err := validatePolygon(p, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
+			if idx, err := checkPolygon(p); err != nil {
+				return append([]int{i}, idx...), err
 			}
 		}
 	case orb.Ring:
-		return validateRing(g, path)
+		return checkRing(g)
 	default:
-		return fieldErr("geometry", fmt.Errorf("unsupported geometry type %s", g.GeoJSONType()))
+		return nil, errUnsupportedGeometry
 	}
-	return nil
+	return nil, nil
 }
 
-func validatePoint(p orb.Point, path string) error {
+func checkPoint(p orb.Point) error {
 	lon, lat := p[0], p[1]
 	if math.IsNaN(lon) || math.IsNaN(lat) || lon < -180 || lon > 180 || lat < -90 || lat > 90 {
-		return fieldErr(path, fmt.Errorf("%w: [%v, %v]", ErrOutOfRange, lon, lat))
+		return fmt.Errorf("%w: [%v, %v]", ErrOutOfRange, lon, lat)
 	}
 	return nil
 }
 
-func validateLine(l orb.LineString, path string) error {
+func checkLine(l orb.LineString) ([]int, error) {
 	if len(l) < 2 {
-		return fieldErr(path, ErrLineTooShort)
+		return nil, ErrLineTooShort
 	}
 	for i, p := range l {
-		if err := validatePoint(p, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-			return err
+		if err := checkPoint(p); err != nil {
+			return []int{i}, err
 		}
 	}
-	return nil
+	return nil, nil
 }
 
-func validatePolygon(p orb.Polygon, path string) error {
+func checkPolygon(p orb.Polygon) ([]int, error) {
 	if len(p) == 0 {
-		return fieldErr(path, ErrNoGeometry)
+		return nil, ErrNoGeometry
 	}
 	for i, r := range p {
-		if err := validateRing(r, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-			return err
+		if idx, err := checkRing(r); err != nil {
+			return append([]int{i}, idx...), err
 		}
 	}
-	return nil
+	return nil, nil
 }
 
-func validateRing(r orb.Ring, path string) error {
+func checkRing(r orb.Ring) ([]int, error) {
 	if len(r) < 4 {
-		return fieldErr(path, ErrRingTooShort)
+		return nil, ErrRingTooShort
 	}
 	for i, p := range r {
-		if err := validatePoint(p, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-			return err
+		if err := checkPoint(p); err != nil {
+			return []int{i}, err
 		}
 	}
 	if r[0] != r[len(r)-1] {
-		return fieldErr(path, ErrRingNotClosed)
+		return nil, ErrRingNotClosed
 	}
-	return nil
+	return nil, nil
 }
