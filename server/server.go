@@ -40,6 +40,7 @@ type Server struct {
 	scene   atomic.Pointer[scenes.Scene]
 	metrics *httpMetrics
 	tiles   *tiles.Tiler // follows cfg.Model; see tiles.go
+	static  *staticFiles // the viewer; see static.go
 }
 
 // New wires every route. The server answers /healthz at once and /readyz
@@ -60,6 +61,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newHTTPMetrics(cfg.Registry)}
 	s.tiles = tiles.New(cfg.Model, cfg.Tiles)
+	s.static = mustStaticFiles()
 	s.routes()
 	return s
 }
@@ -77,8 +79,10 @@ func (s *Server) routes() {
 	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/scene", s.handleScene)
-	s.tileRoutes()    // tiles.go
-	s.featureRoutes() // features.go
+	s.tileRoutes()                                                        // tiles.go
+	s.featureRoutes()                                                     // features.go
+	s.mux.HandleFunc("GET /{$}", s.handleIndex)                           // static.go: the viewer
+	s.mux.HandleFunc("GET "+viewerPrefix+"{path...}", s.handleViewerFile) // static.go
 }
 
 // SetScene publishes the loaded scene; from then on /readyz answers 200.

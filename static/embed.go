@@ -1,5 +1,18 @@
 // Package static holds the viewer: HTML, JavaScript, CSS, the MapLibre
-// style and the vendored MapLibre GL JS, embedded in the binary.
+// style and the vendored MapLibre GL JS and fonts, embedded in the binary.
+//
+// Layout:
+//
+//	index.html        the page served at /
+//	app/              the viewer's own JavaScript modules, CSS and icon
+//	lib/maplibre-gl/  MapLibre GL JS (ES modules: main file and worker side by side), BSD-3-Clause
+//	lib/fonts/        Noto Sans (woff2), SIL OFL 1.1, for the page and the map's labels
+//	style.json        the MapLibre style template served at /style.json
+//
+// lib/refresh.sh refreshes lib/ from npm at pinned versions; nothing is
+// fetched at run time. (The folder is not called vendor/ because module
+// zips leave out files under vendor/ subdirectories, which would break
+// go install.)
 package static
 
 import (
@@ -7,7 +20,7 @@ import (
 	"io/fs"
 )
 
-//go:embed style.json
+//go:embed style.json index.html app lib/maplibre-gl lib/fonts
 var files embed.FS
 
 // FS returns the viewer's files.

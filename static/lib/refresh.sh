@@ -20,7 +20,10 @@ mkdir maplibre && tar -xzf "maplibre-gl-${MAPLIBRE_VERSION}.tgz" -C maplibre
 dst="$here/maplibre-gl"
 rm -rf "$dst" && mkdir -p "$dst"
 for f in maplibre-gl.mjs maplibre-gl-worker.mjs maplibre-gl.css; do
-  cp "maplibre/package/dist/$f" "$dst/$f"
+  # The source maps are not vendored (8 MB); drop the comments that point
+  # at them, so that opening the browser's developer tools asks for nothing
+  # that is not there.
+  sed -e '/^\/\/# sourceMappingURL=/d' "maplibre/package/dist/$f" > "$dst/$f"
 done
 cp maplibre/package/LICENSE.txt "$dst/LICENSE.txt"
 echo "$MAPLIBRE_VERSION" > "$dst/VERSION"
