@@ -31,6 +31,10 @@ type Config struct {
 	// Tiles tunes the vector tiles and their cache (see tiles.Options);
 	// the zero value means the defaults.
 	Tiles tiles.Options
+	// Tenants authenticates companies' writes; without it every write is 401.
+	Tenants *twin.Tenants
+	// Hub tunes the WebSocket hub at /ws (see HubOptions).
+	Hub HubOptions
 }
 
 // Server is the twin's HTTP face. Create it with New.
@@ -41,6 +45,7 @@ type Server struct {
 	metrics *httpMetrics
 	tiles   *tiles.Tiler // follows cfg.Model; see tiles.go
 	static  *staticFiles // the viewer; see static.go
+	live    *liveState   // sensors, readings, /ws; see live.go
 }
 
 // New wires every route. The server answers /healthz at once and /readyz
@@ -62,6 +67,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newHTTPMetrics(cfg.Registry)}
 	s.tiles = tiles.New(cfg.Model, cfg.Tiles)
 	s.static = mustStaticFiles()
+	s.live = newLiveState(s)
 	s.routes()
 	return s
 }
@@ -81,6 +87,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/scene", s.handleScene)
 	s.tileRoutes()                                                        // tiles.go
 	s.featureRoutes()                                                     // features.go
+	s.liveRoutes()                                                        // live.go: sensors, readings, /ws
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)                           // static.go: the viewer
 	s.mux.HandleFunc("GET "+viewerPrefix+"{path...}", s.handleViewerFile) // static.go
 }
@@ -97,6 +104,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	if r.URL.Path == "/" && r.Method == http.MethodGet && wantsLandingJSON(r) {
 		h, pattern = http.HandlerFunc(s.handleLanding), "GET / (OGC API landing page)" // features.go
+	} else {
+		h = s.mux // ServeMux.ServeHTTP sets the path values ({id}, {z}…); Handler alone does not
 	}
 	if pattern == "" {
 		pattern = "unmatched"

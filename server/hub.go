@@ -1,0 +1,353 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/paulmach/orb"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tidwall/rtree"
+)
+
+// HubOptions tune the WebSocket hub. Zero values take the defaults.
+type HubOptions struct {
+	// Tick is how often updates are batched into one frame per client (50 ms).
+	Tick time.Duration
+	// MaxQueueBytes bounds what waits for one client after coalescing
+	// (1 MiB); a client still over it is disconnected.
+	MaxQueueBytes int
+	// MaxClients caps open connections; more get 429 (20,000).
+	MaxClients int
+	// WriteTimeout is the deadline of one frame (10 s).
+	WriteTimeout time.Duration
+	// PingInterval is how often the server pings (30 s); a client that
+	// answers nothing for twice that is disconnected.
+	PingInterval time.Duration
+	// MaxMessageBytes is the largest client message (4 KiB).
+	MaxMessageBytes int64
+	// AllowedOrigins lists the Origin values a browser may connect from
+	// besides the server's own host; "*" allows any. Clients that send no
+	// Origin (scripts, kiosks' own tools) are always allowed.
+	AllowedOrigins []string
+	// Naive replaces batching by the textbook chat-hub design — every
+	// update its own frame to every subscribed client, a 256-frame queue,
+	// the client dropped when it is full. For comparison benchmarks only.
+	Naive bool
+}
+
+func (o *HubOptions) defaults() {
+	if o.Tick <= 0 {
+		o.Tick = 50 * time.Millisecond
+	}
+	if o.MaxQueueBytes <= 0 {
+		o.MaxQueueBytes = 1 << 20
+	}
+	if o.MaxClients <= 0 {
+		o.MaxClients = 20000
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 30 * time.Second
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 4 << 10
+	}
+}
+
+// Hub fans sensor states out to WebSocket clients by viewport. States
+// arrive from the store (OnStates) and wait, coalesced per sensor, for the
+// next tick; each tick finds the clients whose subscribed box holds each
+// changed sensor (an R-tree of boxes) and hands every client its share,
+// which its own writer sends as one frame. A client's queue keeps only the
+// newest state per sensor, so a slow client costs memory bounded by the
+// sensors in its view, and never delays the others.
+type Hub struct {
+	opts    HubOptions
+	log     *slog.Logger
+	m       *hubMetrics
+	sensors atomic.Pointer[twin.SensorSet]
+
+	pmu     sync.Mutex
+	pending map[string]twin.SensorState
+
+	cmu     sync.RWMutex
+	clients map[*client]struct{}
+	boxes   rtree.RTreeG[*client]
+	count   atomic.Int64
+
+	quit chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+type hubMetrics struct {
+	clients     prometheus.Gauge
+	frames      prometheus.Counter
+	updates     prometheus.Counter
+	coalesced   prometheus.Counter
+	dropped     prometheus.Counter
+	disconnects *prometheus.CounterVec
+	badMessages prometheus.Counter
+	tick        prometheus.Histogram
+}
+
+func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
+	m := &hubMetrics{
+		clients: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kiruna_ws_clients", Help: "Open WebSocket connections."}),
+		frames:  prometheus.NewCounter(prometheus.CounterOpts{Name: "kiruna_ws_frames_total", Help: "WebSocket frames written to clients."}),
+		updates: prometheus.NewCounter(prometheus.CounterOpts{Name: "kiruna_ws_updates_total", Help: "Sensor states delivered to clients in update frames."}),
+		coalesced: prometheus.NewCounter(prometheus.CounterOpts{Name: "kiruna_ws_coalesced_total",
+			Help: "Sensor states replaced by a newer state of the same sensor before they were sent."}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "kiruna_ws_dropped_updates_total",
+			Help: "Sensor states discarded because their client was disconnected for being too slow."}),
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiruna_ws_disconnects_total",
+			Help: "WebSocket disconnections by reason."}, []string{"reason"}),
+		badMessages: prometheus.NewCounter(prometheus.CounterOpts{Name: "kiruna_ws_bad_messages_total", Help: "Client messages answered with an error."}),
+		tick: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kiruna_ws_tick_seconds", Help: "Time to fan one tick's updates out to the clients' queues.",
+			Buckets: []float64{.0001, .0005, .001, .005, .01, .025, .05, .1}}),
+	}
+	reg.MustRegister(m.clients, m.frames, m.updates, m.coalesced, m.dropped, m.disconnects, m.badMessages, m.tick)
+	return m
+}
+
+// NewHub starts a hub; Close stops it.
+func NewHub(opts HubOptions, reg prometheus.Registerer, log *slog.Logger) *Hub {
+	opts.defaults()
+	h := &Hub{opts: opts, log: log, m: newHubMetrics(reg), pending: map[string]twin.SensorState{},
+		clients: map[*client]struct{}{}, quit: make(chan struct{}), done: make(chan struct{})}
+	go h.run()
+	return h
+}
+
+// SetSensors gives the hub the sensors it takes snapshots from.
+func (h *Hub) SetSensors(ss *twin.SensorSet) { h.sensors.Store(ss) }
+
+// Clients is the number of open connections.
+func (h *Hub) Clients() int { return int(h.count.Load()) }
+
+// Close stops the ticks and disconnects every client.
+func (h *Hub) Close() {
+	h.once.Do(func() {
+		close(h.quit)
+		<-h.done
+		h.cmu.Lock()
+		cs := make([]*client, 0, len(h.clients))
+		for c := range h.clients {
+			cs = append(cs, c)
+		}
+		h.cmu.Unlock()
+		for _, c := range cs {
+			c.close("server shutting down", websocket.CloseGoingAway)
+		}
+	})
+}
+
+// OnStates takes new sensor states (a twin.Store listener): quick, it only
+// records them for the next tick.
+func (h *Hub) OnStates(states []twin.SensorState) {
+	if h.opts.Naive {
+		h.naiveFanOut(states)
+		return
+	}
+	h.pmu.Lock()
+	for _, st := range states {
+		if _, ok := h.pending[st.ID]; ok {
+			h.m.coalesced.Inc()
+		}
+		h.pending[st.ID] = st
+	}
+	h.pmu.Unlock()
+}
+
+func (h *Hub) run() {
+	defer close(h.done)
+	t := time.NewTicker(h.opts.Tick)
+	defer t.Stop()
+	spare := map[string]twin.SensorState{}
+	for {
+		select {
+		case <-h.quit:
+			return
+		case <-t.C:
+		}
+		h.pmu.Lock()
+		batch := h.pending
+		h.pending = spare
+		h.pmu.Unlock()
+		if len(batch) > 0 {
+			start := time.Now()
+			h.fanOut(batch)
+			h.m.tick.Observe(time.Since(start).Seconds())
+		}
+		clear(batch)
+		spare = batch
+	}
+}
+
+// update is one sensor's state, encoded once per tick for every client.
+type update struct {
+	id   string
+	seq  uint64
+	pos  orb.Point
+	data []byte
+}
+
+func (h *Hub) fanOut(batch map[string]twin.SensorState) {
+	ups := make([]*update, 0, len(batch))
+	for _, st := range batch {
+		ups = append(ups, &update{id: st.ID, seq: st.Seq, pos: st.Pos, data: encodeWSSensor(nil, st)})
+	}
+	var touched []*client
+	h.cmu.RLock()
+	for _, u := range ups {
+		h.boxes.Search(u.pos, u.pos, func(_, _ [2]float64, c *client) bool {
+			if len(c.tickBuf) == 0 {
+				touched = append(touched, c)
+			}
+			c.tickBuf = append(c.tickBuf, u)
+			return true
+		})
+	}
+	h.cmu.RUnlock()
+	for _, c := range touched {
+		c.enqueue(c.tickBuf)
+		clear(c.tickBuf)
+		c.tickBuf = c.tickBuf[:0]
+	}
+}
+
+// Invalidate tells every client whose view meets b that features there
+// changed: {"type":"invalidate","bbox":[w,s,e,n]}.
+func (h *Hub) Invalidate(b orb.Bound) {
+	msg, _ := json.Marshal(struct {
+		Type string     `json:"type"`
+		BBox [4]float64 `json:"bbox"`
+	}{"invalidate", [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}})
+	h.cmu.RLock()
+	var cs []*client
+	h.boxes.Search(b.Min, b.Max, func(_, _ [2]float64, c *client) bool {
+		cs = append(cs, c)
+		return true
+	})
+	h.cmu.RUnlock()
+	for _, c := range cs {
+		c.control(msg)
+	}
+}
+
+// naiveFanOut is the comparison design: one frame per update per client.
+func (h *Hub) naiveFanOut(states []twin.SensorState) {
+	var drop []*client
+	h.cmu.RLock()
+	for _, st := range states {
+		var buf bytes.Buffer
+		buf.WriteString(`{"type":"update","sensors":[`)
+		buf.Write(encodeWSSensor(nil, st))
+		buf.WriteString(`]}`)
+		frame := buf.Bytes()
+		h.boxes.Search(st.Pos, st.Pos, func(_, _ [2]float64, c *client) bool {
+			select {
+			case c.naiveQ <- frame:
+			default:
+				drop = append(drop, c)
+			}
+			return true
+		})
+	}
+	h.cmu.RUnlock()
+	for _, c := range drop {
+		c.close("too slow", websocket.ClosePolicyViolation)
+	}
+}
+
+func (h *Hub) add(c *client) bool {
+	h.cmu.Lock()
+	defer h.cmu.Unlock()
+	if len(h.clients) >= h.opts.MaxClients {
+		return false
+	}
+	h.clients[c] = struct{}{}
+	h.count.Store(int64(len(h.clients)))
+	h.m.clients.Set(float64(len(h.clients)))
+	return true
+}
+
+func (h *Hub) remove(c *client) {
+	h.cmu.Lock()
+	defer h.cmu.Unlock()
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	delete(h.clients, c)
+	if c.subscribed {
+		h.boxes.Delete(c.box.Min, c.box.Max, c)
+		c.subscribed = false
+	}
+	h.count.Store(int64(len(h.clients)))
+	h.m.clients.Set(float64(len(h.clients)))
+}
+
+// setBox changes the box a client is found by; the zero bound removes it.
+func (h *Hub) setBox(c *client, b orb.Bound, on bool) {
+	h.cmu.Lock()
+	defer h.cmu.Unlock()
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	if c.subscribed {
+		h.boxes.Delete(c.box.Min, c.box.Max, c)
+	}
+	c.box, c.subscribed = b, on
+	if on {
+		h.boxes.Insert(b.Min, b.Max, c)
+	}
+}
+
+// encodeWSSensor appends the wire form of a state:
+// {"id","type","unit","lon","lat","value","time","status"}.
+func encodeWSSensor(b []byte, st twin.SensorState) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, st.ID)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, string(st.Type))
+	b = append(b, `,"unit":`...)
+	b = appendJSONString(b, st.Unit)
+	b = append(b, `,"lon":`...)
+	b = appendFloat(b, st.Pos[0])
+	b = append(b, `,"lat":`...)
+	b = appendFloat(b, st.Pos[1])
+	if st.Time.IsZero() {
+		b = append(b, `,"value":null,"time":null`...)
+	} else {
+		b = append(b, `,"value":`...)
+		b = appendFloat(b, st.Value)
+		b = append(b, `,"time":"`...)
+		b = st.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	}
+	b = append(b, `,"status":`...)
+	b = appendJSONString(b, string(st.Status))
+	return append(b, '}')
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}
+
+func appendFloat(b []byte, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(b, "null"...)
+	}
+	q, _ := json.Marshal(v)
+	return append(b, q...)
+}
