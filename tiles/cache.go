@@ -89,10 +89,12 @@ func (c *Cache) Epoch() uint64 { return c.epoch.Load() }
 func (c *Cache) Get(z, x, y int) (*Tile, bool) {
 	k := tileKey(z, x, y)
 	s := c.shard(k)
+	var t *Tile
 	s.mu.Lock()
 	el, ok := s.entries[k]
 	if ok {
 		s.lru.MoveToFront(el)
+		t = el.Value.(*cacheEntry).tile
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -100,7 +102,7 @@ func (c *Cache) Get(z, x, y int) (*Tile, bool) {
 		return nil, false
 	}
 	c.hits.Add(1)
-	return el.Value.(*cacheEntry).tile, true
+	return t, true
 }
 
 // Put stores a tile built from state read after Epoch returned epoch. It

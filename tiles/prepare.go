@@ -127,8 +127,8 @@ func (t *tableBuilder) add(tags []uint32, k string, v valueKey) []uint32 {
 	return append(tags, t.key(k), t.value(v))
 }
 
-func str(s string) valueKey   { return valueKey{kind: 's', s: s} }
-func num(n float64) valueKey  { return valueKey{kind: 'n', n: n} }
+func str(s string) valueKey  { return valueKey{kind: 's', s: s} }
+func num(n float64) valueKey { return valueKey{kind: 'n', n: n} }
 func boolean(b bool) valueKey {
 	if b {
 		return valueKey{kind: 'b', n: 1}
