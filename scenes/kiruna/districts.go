@@ -38,7 +38,7 @@ var plans = map[string]districtPlan{
 	"ullspiran": {count: 320, cell: 31, angle: 12, width: [2]float64{11, 24}, depth: [2]float64{10, 13}, storeys: [2]int{2, 4},
 		kinds: []string{"apartments", "apartments", "house"}, built: [2]int{1950, 1972},
 		blockNames: []string{"Ullspiran", "Lingonet", "Mossen", "Stranden"}, notchShare: 0.15, vacateAheadMax: 2},
-	"centrum_old": {count: 700, cell: 33, angle: 18, width: [2]float64{14, 28}, depth: [2]float64{11, 15}, storeys: [2]int{3, 5},
+	"centrum_old": {count: 590, cell: 30, angle: 18, width: [2]float64{14, 28}, depth: [2]float64{11, 15}, storeys: [2]int{3, 5},
 		kinds: []string{"apartments", "apartments", "shop", "office", "apartments"}, built: [2]int{1955, 1978},
 		blockNames: []string{"Malmen", "Ortdrivaren", "Bergsprängaren", "Järnet", "Norrskenet", "Fjällrosen", "Ripan", "Gruvan"},
 		notchShare: 0.25, vacateAheadMax: 1.5},
@@ -107,6 +107,7 @@ func gridSlots(d district, p districtPlan, r *rand.Rand) []slot {
 	hM := (b.Max[1] - b.Min[1]) * metresPerDegLat
 	half := math.Hypot(wM, hM) / 2
 	sin, cos := math.Sincos(p.angle * math.Pi / 180)
+	phase := r.Float64() * 2 * math.Pi
 	var out []slot
 	if p.perimeter {
 		// Perimeter blocks: 4 x 3 slots round a courtyard, 18 m streets.
@@ -135,7 +136,7 @@ func gridSlots(d district, p districtPlan, r *rand.Rand) []slot {
 				jx, jy := (r.Float64()-0.5)*p.cell*0.15, (r.Float64()-0.5)*p.cell*0.15
 				x, y := gx+jx, gy+jy
 				pt := synth.Offset(c, x*cos-y*sin, x*sin+y*cos)
-				if b.Contains(pt) {
+				if b.Contains(pt) && inOutline(pt, b, phase) {
 					out = append(out, slot{c: pt, angle: p.angle + (r.Float64()-0.5)*6, maxW: p.cell - 5, maxD: p.cell - 5})
 				}
 			}
@@ -273,4 +274,16 @@ func ordinaryBuilding(d district, p districtPlan, r *rand.Rand, geom orb.Polygon
 		f.Life.To = noTime
 	}
 	return f
+}
+
+// inOutline reports whether p lies in a district's outline: the ellipse
+// inscribed in its box, with a wavy edge, so that districts read as town
+// quarters rather than rectangles.
+func inOutline(p orb.Point, b orb.Bound, phase float64) bool {
+	c := b.Center()
+	x := (p[0] - c[0]) / ((b.Max[0] - b.Min[0]) / 2)
+	y := (p[1] - c[1]) / ((b.Max[1] - b.Min[1]) / 2)
+	theta := math.Atan2(y, x)
+	edge := 1 + 0.12*math.Sin(3*theta+phase) + 0.06*math.Sin(5*theta+2*phase)
+	return math.Hypot(x, y) <= edge
 }
