@@ -419,12 +419,12 @@ func checkOrigin(allowed []string) func(*http.Request) bool {
 
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	h := s.live.hub
-	if h.Clients() >= h.opts.MaxClients {
-		writeError(w, http.StatusTooManyRequests, "too many live connections (%d); try again later", h.opts.MaxClients)
-		return
-	}
 	if !websocket.IsWebSocketUpgrade(r) {
 		writeError(w, http.StatusBadRequest, "this is the WebSocket endpoint: connect with a WebSocket client")
+		return
+	}
+	if h.Clients() >= h.opts.MaxClients {
+		writeError(w, http.StatusTooManyRequests, "too many live connections (%d); try again later", h.opts.MaxClients)
 		return
 	}
 	conn, err := s.live.upgrader.Upgrade(hijacker{w}, r, nil)

@@ -1,0 +1,320 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/paulmach/orb"
+)
+
+type wsSensor struct {
+	ID     string   `json:"id"`
+	Type   string   `json:"type"`
+	Unit   string   `json:"unit"`
+	Lon    float64  `json:"lon"`
+	Lat    float64  `json:"lat"`
+	Value  *float64 `json:"value"`
+	Time   *string  `json:"time"`
+	Status string   `json:"status"`
+}
+
+type wsMsg struct {
+	Type    string     `json:"type"`
+	Sensors []wsSensor `json:"sensors"`
+	BBox    []float64  `json:"bbox"`
+	Message string     `json:"message"`
+}
+
+func (e *liveEnv) dial(t testing.TB, d *websocket.Dialer) *websocket.Conn {
+	t.Helper()
+	if d == nil {
+		d = websocket.DefaultDialer
+	}
+	c, resp, err := d.Dial("ws"+strings.TrimPrefix(e.ts.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func send(t testing.TB, c *websocket.Conn, msg string) {
+	t.Helper()
+	if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func next(t testing.TB, c *websocket.Conn) wsMsg {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, data, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var m wsMsg
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("frame is not JSON: %q", data)
+	}
+	return m
+}
+
+// nextOf reads until a message of the given type.
+func nextOf(t testing.TB, c *websocket.Conn, typ string) wsMsg {
+	t.Helper()
+	for {
+		if m := next(t, c); m.Type == typ {
+			return m
+		}
+	}
+}
+
+func (e *liveEnv) ingest(t testing.TB, rs ...twin.Reading) {
+	t.Helper()
+	if err := e.store.Ingest(context.Background(), twin.SystemOwner, rs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func inside(b orb.Bound, s wsSensor) bool { return b.Contains(orb.Point{s.Lon, s.Lat}) }
+
+func TestWSSnapshotAndUpdatesInsideTheBox(t *testing.T) {
+	e := newLiveEnv(t, HubOptions{})
+	now := time.Now().UTC()
+	e.ingest(t, twin.Reading{Sensor: "s11", Time: now.Add(-time.Second), Value: 42})
+	c := e.dial(t, nil)
+	box := orb.Bound{Min: orb.Point{20.05, 67.05}, Max: orb.Point{20.35, 67.25}} // i 1..3, j 1..2: 6 sensors
+	send(t, c, `{"type":"subscribe","bbox":[20.05,67.05,20.35,67.25]}`)
+	snap := next(t, c)
+	if snap.Type != "snapshot" || len(snap.Sensors) != 6 {
+		t.Fatalf("snapshot: %+v", snap)
+	}
+	for _, s := range snap.Sensors {
+		if !inside(box, s) {
+			t.Fatalf("snapshot holds %s outside the box", s.ID)
+		}
+		if s.ID == "s11" && (s.Value == nil || *s.Value != 42 || s.Time == nil || s.Unit != "µg/m³") {
+			t.Fatalf("s11 in the snapshot: %+v", s)
+		}
+		if s.ID == "s12" && (s.Value != nil || s.Status != "stale") {
+			t.Fatalf("a sensor without readings: %+v", s)
+		}
+	}
+	// Readings inside and outside: only the inside ones arrive, batched.
+	e.ingest(t,
+		twin.Reading{Sensor: "s00", Time: now, Value: 1}, // outside
+		twin.Reading{Sensor: "s12", Time: now, Value: 5},
+		twin.Reading{Sensor: "s99", Time: now, Value: 1}, // outside
+		twin.Reading{Sensor: "s21", Time: now, Value: 60},
+	)
+	got := map[string]float64{}
+	for len(got) < 2 {
+		m := nextOf(t, c, "update")
+		for _, s := range m.Sensors {
+			if !inside(box, s) {
+				t.Fatalf("update for %s outside the box", s.ID)
+			}
+			got[s.ID] = *s.Value
+		}
+	}
+	if got["s12"] != 5 || got["s21"] != 60 {
+		t.Fatalf("updates %v", got)
+	}
+	// Resubscribe replaces the box.
+	send(t, c, `{"type":"subscribe","bbox":[20.75,67.75,20.95,67.95]}`)
+	snap = nextOf(t, c, "snapshot")
+	if len(snap.Sensors) != 4 {
+		t.Fatalf("second snapshot has %d sensors, want 4", len(snap.Sensors))
+	}
+	e.ingest(t, twin.Reading{Sensor: "s12", Time: now.Add(time.Millisecond), Value: 6}, twin.Reading{Sensor: "s99", Time: now.Add(time.Millisecond), Value: 9})
+	m := nextOf(t, c, "update")
+	if len(m.Sensors) != 1 || m.Sensors[0].ID != "s99" || *m.Sensors[0].Value != 9 {
+		t.Fatalf("after resubscribe: %+v", m)
+	}
+}
+
+func TestWSBadMessagesKeepTheConnection(t *testing.T) {
+	e := newLiveEnv(t, HubOptions{})
+	c := e.dial(t, nil)
+	for _, tc := range []struct{ msg, want string }{
+		{`hello`, "not a JSON"},
+		{`{"type":"dance"}`, "unknown message type"},
+		{`{"bbox":[1,2,3,4]}`, `missing "type"`},
+		{`{"type":"subscribe"}`, "needs \"bbox\""},
+		{`{"type":"subscribe","bbox":[1,2,3]}`, "four numbers"},
+		{`{"type":"subscribe","bbox":"all"}`, "four numbers"},
+		{`{"type":"subscribe","bbox":[20,68,21,67]}`, "north"},
+		{`{"type":"subscribe","bbox":[21,67,20,68]}`, "east"},
+		{`{"type":"subscribe","bbox":[20,-95,21,67]}`, "latitudes"},
+		{`{"type":"subscribe","bbox":[20,67,21,68],"zoom":3}`, "zoom"},
+		{`{"type":"subscribe","bbox":[20,67,21,68]}{}`, "one JSON object"},
+	} {
+		send(t, c, tc.msg)
+		m := next(t, c)
+		if m.Type != "error" || !strings.Contains(m.Message, tc.want) {
+			t.Fatalf("%s: got %+v, want an error mentioning %q", tc.msg, m, tc.want)
+		}
+	}
+	if err := c.WriteMessage(websocket.BinaryMessage, []byte{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, c); m.Type != "error" {
+		t.Fatalf("a binary frame: %+v", m)
+	}
+	send(t, c, `{"type":"subscribe","bbox":[19,66,21,68]}`)
+	if m := next(t, c); m.Type != "snapshot" || len(m.Sensors) != 100 {
+		t.Fatalf("after the errors, subscribe gave %s with %d sensors", m.Type, len(m.Sensors))
+	}
+}
+
+func TestWSTooLargeMessageCloses(t *testing.T) {
+	e := newLiveEnv(t, HubOptions{MaxMessageBytes: 256})
+	c := e.dial(t, nil)
+	send(t, c, `{"type":"subscribe","bbox":[20,67,21,68]}`+strings.Repeat(" ", 300))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _, err := c.ReadMessage()
+	if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+		t.Fatalf("got %v, want close 1009 (message too big)", err)
+	}
+}
+
+// stalledDialer opens connections with a tiny receive buffer, for a client
+// that never reads.
+func stalledDialer() *websocket.Dialer {
+	return &websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			c.(*net.TCPConn).SetReadBuffer(4096)
+		}
+		return c, err
+	}}
+}
+
+// TestWSStalledClientDoesNotDelayOthers: one client subscribes to
+// everything and never reads; another keeps receiving every update
+// promptly, and the stalled one is kept (its coalesced queue is small).
+func TestWSStalledClientDoesNotDelayOthers(t *testing.T) {
+	e := newLiveEnv(t, HubOptions{WriteTimeout: 30 * time.Second})
+	stalled := e.dial(t, stalledDialer())
+	send(t, stalled, `{"type":"subscribe","bbox":[19,66,21,68]}`)
+	fast := e.dial(t, nil)
+	send(t, fast, `{"type":"subscribe","bbox":[19,66,21,68]}`)
+	nextOf(t, fast, "snapshot")
+	var ids []string
+	for _, f := range sceneSensors() {
+		ids = append(ids, f.ID)
+	}
+	base := time.Now().Add(-time.Hour)
+	var worst time.Duration
+	for round := 0; round < 200; round++ {
+		rs := make([]twin.Reading, len(ids))
+		for i, id := range ids {
+			rs[i] = twin.Reading{Sensor: id, Time: base.Add(time.Duration(round) * time.Second), Value: float64(round % 100)}
+		}
+		start := time.Now()
+		e.ingest(t, rs...)
+		// Wait until the fast client has this round for every sensor.
+		seen := map[string]bool{}
+		for len(seen) < len(ids) {
+			for _, s := range nextOf(t, fast, "update").Sensors {
+				if *s.Value == float64(round%100) {
+					seen[s.ID] = true
+				}
+			}
+		}
+		worst = max(worst, time.Since(start))
+	}
+	if worst > 2*time.Second {
+		t.Fatalf("the fast client waited up to %v for an update", worst)
+	}
+	if e.srv.Hub().Clients() != 2 {
+		t.Fatalf("%d clients connected; the stalled client (whose queue coalesces) should still be", e.srv.Hub().Clients())
+	}
+	t.Logf("worst delay to the fast client: %v", worst)
+}
+
+// TestWSSlowClientOverItsBoundIsDropped: with a bound smaller than one
+// view's states, the stalled client is cut off; the other is not.
+func TestWSSlowClientOverItsBoundIsDropped(t *testing.T) {
+	e := newLiveEnv(t, HubOptions{MaxQueueBytes: 2000, WriteTimeout: 30 * time.Second})
+	stalled := e.dial(t, stalledDialer())
+	send(t, stalled, `{"type":"subscribe","bbox":[19,66,21,68]}`)
+	fast := e.dial(t, nil)
+	send(t, fast, `{"type":"subscribe","bbox":[20.05,67.05,20.15,67.15]}`) // one sensor
+	nextOf(t, fast, "snapshot")
+	deadline := time.Now().Add(10 * time.Second)
+	for round := 0; e.srv.Hub().Clients() > 1; round++ {
+		if time.Now().After(deadline) {
+			t.Fatal("the client over its bound was not dropped")
+		}
+		var rs []twin.Reading
+		for _, f := range sceneSensors() {
+			rs = append(rs, twin.Reading{Sensor: f.ID, Time: time.Now().Add(-time.Minute), Value: float64(round % 50)})
+		}
+		e.ingest(t, rs...)
+		nextOf(t, fast, "update")
+	}
+	send(t, fast, `{"type":"subscribe","bbox":[19,66,21,68]}`)
+	if m := nextOf(t, fast, "snapshot"); len(m.Sensors) != 100 {
+		t.Fatalf("the fast client: %d sensors", len(m.Sensors))
+	}
+}
+
+func TestWSInvalidateAndNewSensor(t *testing.T) {
+	e := newLiveEnv(t, HubOptions{})
+	near := e.dial(t, nil)
+	send(t, near, `{"type":"subscribe","bbox":[20.0,67.0,20.2,67.2]}`)
+	nextOf(t, near, "snapshot")
+	far := e.dial(t, nil)
+	send(t, far, `{"type":"subscribe","bbox":[20.6,67.6,20.9,67.9]}`)
+	nextOf(t, far, "snapshot")
+	code, body := e.do(t, "POST", "/api/sensors", e.tokA, `{"id":"acme-1","type":"air_quality","lon":20.12,"lat":67.12}`)
+	if code != http.StatusCreated {
+		t.Fatalf("register: %d %v", code, body)
+	}
+	inv := nextOf(t, near, "invalidate")
+	if len(inv.BBox) != 4 || inv.BBox[0] > 20.12 || inv.BBox[2] < 20.12 {
+		t.Fatalf("invalidate %+v", inv)
+	}
+	e.do(t, "POST", "/api/readings", e.tokA, fmt.Sprintf(`{"readings":[{"sensor":"acme-1","time":%q,"value":12}]}`, time.Now().UTC().Format(time.RFC3339)))
+	for {
+		m := nextOf(t, near, "update")
+		if len(m.Sensors) == 1 && m.Sensors[0].ID == "acme-1" && m.Sensors[0].Value != nil && *m.Sensors[0].Value == 12 {
+			break
+		}
+	}
+	// The far client got neither.
+	far.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, data, err := far.ReadMessage(); err == nil {
+		t.Fatalf("a client elsewhere received %s", data)
+	}
+}
+
+func TestWSOriginAndLimits(t *testing.T) {
+	e := newLiveEnv(t, HubOptions{AllowedOrigins: []string{"https://kiosk.example"}, MaxClients: 1})
+	url := "ws" + strings.TrimPrefix(e.ts.URL, "http") + "/ws"
+	if _, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {"https://evil.example"}}); err == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a foreign origin: %v %v", err, resp)
+	}
+	c, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {"https://kiosk.example"}})
+	if err != nil {
+		t.Fatalf("an allowed origin: %v", err)
+	}
+	defer c.Close()
+	if _, resp, err := websocket.DefaultDialer.Dial(url, nil); err == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("over the connection limit: %v %v", err, resp)
+	}
+	resp, _ := http.Get(e.ts.URL + "/ws")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("plain GET /ws: %d", resp.StatusCode)
+	}
+}
