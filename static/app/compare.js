@@ -45,6 +45,7 @@ export class Compare {
         center: m.getCenter(), zoom: m.getZoom(), pitch: m.getPitch(), bearing: m.getBearing(),
         attributionControl: false,
       });
+      this.mapB.addControl(new this.o.maplibre.NavigationControl({ visualizePitch: true }), 'top-right');
       this.mapB.on('load', () => {
         this.o.onMapB(this.mapB);
         this.mapB.setGlobalStateProperty('year', this.yearB);

@@ -109,6 +109,12 @@ async function boot() {
   });
 
   await new Promise((resolve) => map.once('load', resolve));
+  // The attribution stays folded behind its button: the sources are listed
+  // in the layers panel too.
+  for (const el of document.querySelectorAll('.maplibregl-ctrl-attrib.maplibregl-compact-show')) {
+    el.classList.remove('maplibregl-compact-show');
+    el.removeAttribute('open');
+  }
 
   // The tile layer of sensors is replaced by the live one.
   if (map.getLayer('sensors')) map.setLayoutProperty('sensors', 'visibility', 'none');

@@ -5,7 +5,7 @@
 // history; until it answers (or if it cannot), the tile's properties tell
 // what they can.
 
-import { t, pick, date, number } from './i18n.js';
+import { t, has, date, number } from './i18n.js';
 import { fetchJSON } from './net.js';
 
 // toYear reads a decimal year from a number, a numeric string or a date.
@@ -41,6 +41,7 @@ function site(f) {
     confidence: p.confidence || '',
     height: p.height,
     geometry: f.geometry,
+    center: Array.isArray(p.center) ? p.center : (Array.isArray(f.center) ? f.center : null),
   };
 }
 
@@ -174,8 +175,8 @@ export class Story {
         if (c.sites.length > 1) {
           const where = document.createElement('span');
           where.className = 'step-where';
-          where.textContent = isHere ? t('story.thisSite') : (s.name || '');
-          if (isHere || s.name) li.append(' ', where);
+          where.textContent = t(isHere ? 'story.thisSite' : 'story.otherPlace');
+          li.append(' ', where);
         }
         list.append(li);
       };
@@ -226,7 +227,7 @@ export class Story {
     if (!alive && s.from !== undefined) {
       this.o.setYear(s.to !== undefined ? (s.from + s.to) / 2 : Math.max(s.from, Math.min(s.from + 1, this.o.end)));
     }
-    const c = centreOf(s.geometry);
+    const c = s.center || centreOf(s.geometry);
     if (c) this.o.map.flyTo({ center: c, zoom: Math.max(this.o.map.getZoom(), 16), essential: true });
     const layer = this.current?.layer || 'buildings';
     this.open(layer, s.id, null);
@@ -240,8 +241,11 @@ function para(text, cls) {
   return p;
 }
 
+// kindLabel names a feature's kind in the language; a kind the dictionary
+// does not know is shown as the data has it.
 function kindLabel(kind) {
-  return kind ? kind.replace(/[_-]/g, ' ') : t('kind.unknown');
+  if (!kind) return t('kind.unknown');
+  return has(`kind.${kind}`) ? t(`kind.${kind}`) : kind.replace(/[_-]/g, ' ');
 }
 
 function confidenceLabel(c) {
