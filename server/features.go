@@ -401,7 +401,7 @@ func parseDatetime(s string) (from, to time.Time, err error) {
 // instant, as [t, t+1ns)), a date, a month (YYYY-MM) or a year.
 func parsePeriod(s string) (from, to time.Time, err error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), t.UTC().Add(time.Nanosecond), nil
+		from, to = t.UTC(), t.UTC().Add(time.Nanosecond)
 	}
 	for _, p := range []struct {
 		layout string
@@ -415,8 +415,14 @@ func parsePeriod(s string) (from, to time.Time, err error) {
 			continue
 		}
 		if t, err := time.Parse(p.layout, s); err == nil {
-			return t, p.next(t), nil
+			from, to = t, p.next(t)
 		}
+	}
+	if !from.IsZero() {
+		if from.Year() < 2 {
+			return time.Time{}, time.Time{}, fmt.Errorf("%q is before the year 2, which this API does not reach", s)
+		}
+		return from, to, nil
 	}
 	return from, to, fmt.Errorf("cannot read %q as a time (want RFC 3339 such as 2019-01-01T00:00:00Z, or a date, month or year: 2019-01-01, 2019-01, 2019; open ends are ..)", s)
 }
