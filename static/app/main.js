@@ -29,7 +29,7 @@ const LAYER_GROUPS = {
   zones: ['zones-mine', 'zones-park', 'zones', 'zones-edge', 'zones-lines', 'zones-label'],
   sensors: LIVE_LAYERS,
   pilots: ['pilots-fill', 'pilots-line', 'pilots-point'],
-  landmarks: ['landmark-areas', 'landmarks', 'landmarks-label'],
+  landmarks: ['landmarks', 'landmarks-label'],
 };
 // Layers a click or touch can inspect, in order of preference.
 const PICKABLE = ['live-sensors', 'buildings', 'buildings-planned', 'landmarks', 'pilots-point', 'pilots-fill'];
