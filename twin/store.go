@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,7 @@ type Store struct {
 	listeners map[int]func([]SensorState)
 	nextID    int
 
+	unlock   func()
 	onCommit atomic.Pointer[func(wal.CommitInfo)]
 	batches  atomic.Uint64
 	readings atomic.Uint64
@@ -73,6 +75,14 @@ func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
 	}
 	s := &Store{sensors: newSensorSet(opts.HistoryLimit, opts.Clock), model: model, opts: opts,
 		listeners: map[int]func([]SensorState){}}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("opening the live state: %w", err)
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening the live state in %s: %w", dir, err)
+	}
+	s.unlock = unlock
 	for _, f := range model.Snapshot().Features(Sensors) {
 		if sn, ok := SensorFromFeature(f); ok {
 			s.sensors.put(sn)
@@ -120,6 +130,7 @@ func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
 		Logger: opts.Logger,
 	}, replay)
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("opening the live state in %s: %w", dir, err)
 	}
 	s.log = log
@@ -128,6 +139,7 @@ func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
 	}
 	if err := s.addToModel(company); err != nil {
 		log.Close()
+		unlock()
 		return nil, err
 	}
 	return s, nil
@@ -153,7 +165,11 @@ func (s *Store) addToModel(sensors []Sensor) error {
 }
 
 // Close stops accepting writes and closes the log.
-func (s *Store) Close() error { return s.log.Close() }
+func (s *Store) Close() error {
+	err := s.log.Close()
+	s.unlock()
+	return err
+}
 
 // Sensors is the live view of every sensor.
 func (s *Store) Sensors() *SensorSet { return s.sensors }
@@ -318,6 +334,9 @@ func (s *Store) snapshot() func(emit func(wal.Record) error) error {
 }
 
 var errShort = errors.New("record too short")
+
+// ErrLocked: another process has the live state's directory open.
+var ErrLocked = errors.New("another process has this data directory open")
 
 func encodeSensor(b []byte, sn Sensor) []byte {
 	for _, s := range []string{sn.ID, string(sn.Type), sn.Unit, sn.Name, sn.Owner} {

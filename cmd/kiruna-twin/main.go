@@ -25,6 +25,8 @@ Usage:
   kiruna-twin [serve] [flags]        serve the twin (the default)
   kiruna-twin tenant add NAME --data DIR
                                      create a company and print its token once
+  kiruna-twin tenant revoke NAME --data DIR
+  kiruna-twin tenant list --data DIR
 
 Run "kiruna-twin serve --help" for the server's flags.
 `
@@ -42,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		err = serveCmd(ctx, args, stdout, stderr, nil)
+	case "tenant":
+		err = tenantCmd(args, stdout, stderr) // tenant.go
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -31,6 +31,7 @@ type serveConfig struct {
 	store    string
 	bus      string
 	logLevel string
+	origins  []string // --allow-origin: browser origins that may open /ws
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -40,7 +41,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fl.StringVar(&c.addr, "addr", ":8080", "HOST:PORT to listen on")
 	fl.StringVar(&c.data, "data", "./data", "directory that holds everything written at run time (tenants, sensors, readings, pilots)")
 	fl.StringVar(&c.scene, "scene", "", "directory of a scene bundle to serve instead of the built-in Kiruna scene")
-	fl.BoolVar(&c.simulate, "simulate", true, "run the built-in sensor simulator (only with the built-in scene)")
+	fl.BoolVar(&c.simulate, "simulate", true, "run the built-in sensor simulator, which feeds the scene's own sensors")
+	fl.StringSliceVar(&c.origins, "allow-origin", nil, "browser origins (e.g. https://kiosk.example) that may open /ws besides this server's own; \"*\" for any")
 	fl.StringVar(&c.store, "store", "", "postgres://… URL of a shared PostgreSQL/PostGIS store for several replicas (not yet supported)")
 	fl.StringVar(&c.bus, "bus", "", "nats://… URL of a NATS server that carries changes between replicas (not yet supported)")
 	fl.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -92,7 +94,13 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 	}
 
 	model := twin.NewModel()
-	srv := server.New(server.Config{Model: model, Logger: log})
+	tenants, err := twin.OpenTenants(c.data) // live.go: companies' tokens
+	if err != nil {
+		return fmt.Errorf("--data %s: %w", c.data, err)
+	}
+	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants,
+		Hub: server.HubOptions{AllowedOrigins: c.origins}})
+	defer srv.Close() // the WebSocket hub
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -126,6 +134,14 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 	snap := model.Snapshot()
 	log.Info("scene loaded", "scene", b.Scene.ID, "from", sceneName, "features", len(b.Features),
 		"buildings", snap.Count(twin.Buildings), "took", time.Since(start).Round(time.Millisecond))
+
+	// The live state: sensors and readings, durable under --data (live.go).
+	stopLive, err := startLive(ctx, c, model, srv, log)
+	if err != nil {
+		_ = httpSrv.Close()
+		return err
+	}
+	defer stopLive()
 
 	select {
 	case err := <-serveErr:

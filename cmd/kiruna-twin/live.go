@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+
+	"github.com/kiruna-twin/kiruna-twin/server"
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/sim"
+)
+
+// startLive opens the live state under --data (after the scene is in the
+// model: the scene's sensors come from it), hands it to the server and
+// starts the simulator unless --simulate=false. stop ends the simulator
+// and closes the store; call it after the HTTP server has shut down.
+func startLive(ctx context.Context, c serveConfig, model *twin.Model, srv *server.Server, log *slog.Logger) (stop func(), err error) {
+	dir := filepath.Join(c.data, "live")
+	store, err := twin.OpenStore(dir, model, twin.StoreOptions{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("--data %s: %w", c.data, err)
+	}
+	srv.SetLive(store)
+	log.Info("live state opened", "dir", dir, "sensors", store.Sensors().Len(), "simulator", c.simulate)
+
+	simCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if c.simulate {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sim.Run(simCtx, sim.Config{Store: store, Model: model, Logger: log}); err != nil {
+				log.Error("the simulator stopped", "err", err)
+			}
+		}()
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+		srv.Close()
+		if err := store.Close(); err != nil {
+			log.Error("closing the live state", "err", err)
+		}
+	}, nil
+}
