@@ -423,6 +423,11 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "this is the WebSocket endpoint: connect with a WebSocket client")
 		return
 	}
+	if h.sensors.Load() == nil {
+		w.Header().Set("Retry-After", "2")
+		writeError(w, http.StatusServiceUnavailable, "the live state is still loading")
+		return
+	}
 	if h.Clients() >= h.opts.MaxClients {
 		writeError(w, http.StatusTooManyRequests, "too many live connections (%d); try again later", h.opts.MaxClients)
 		return

@@ -130,18 +130,18 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 		return fmt.Errorf("loading the %s: %w", sceneName, err)
 	}
 	srv.Tiler().Warm() // prepare the tile layers before the first tile asks
-	srv.SetScene(&b.Scene)
-	snap := model.Snapshot()
-	log.Info("scene loaded", "scene", b.Scene.ID, "from", sceneName, "features", len(b.Features),
-		"buildings", snap.Count(twin.Buildings), "took", time.Since(start).Round(time.Millisecond))
-
-	// The live state: sensors and readings, durable under --data (live.go).
+	// The live state: sensors and readings, durable under --data (live.go),
+	// open before /readyz says ready.
 	stopLive, err := startLive(ctx, c, model, srv, log)
 	if err != nil {
 		_ = httpSrv.Close()
 		return err
 	}
 	defer stopLive()
+	srv.SetScene(&b.Scene)
+	snap := model.Snapshot()
+	log.Info("scene loaded", "scene", b.Scene.ID, "from", sceneName, "features", len(b.Features),
+		"buildings", snap.Count(twin.Buildings), "took", time.Since(start).Round(time.Millisecond))
 
 	select {
 	case err := <-serveErr:
