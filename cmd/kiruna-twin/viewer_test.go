@@ -201,13 +201,13 @@ func (b *browserLog) errors() []string {
 
 // viewer is one browser tab on the server.
 type viewer struct {
-	t   *testing.T
+	t   testing.TB
 	ctx context.Context
 	log *browserLog
 	dir string // screenshots
 }
 
-func newViewer(t *testing.T, shots string) *viewer {
+func newViewer(t testing.TB, shots string) *viewer {
 	chromium := chromiumPath(t)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
@@ -628,4 +628,38 @@ func postJSON(t testing.TB, u, token string, body any, want int) {
 	if resp.StatusCode != want {
 		t.Fatalf("POST %s: %d %s; want %d", u, resp.StatusCode, msg, want)
 	}
+}
+
+// BenchmarkViewerFirstBuildings measures the time from navigation to the
+// first rendered buildings, in headless Chromium (software WebGL) on
+// loopback, with the browser cache off: what a first visit costs.
+//
+//	go test -run '^$' -bench ViewerFirstBuildings -benchtime 5x ./cmd/kiruna-twin
+func BenchmarkViewerFirstBuildings(b *testing.B) {
+	chromiumPath(b)
+	srv := startVTServer(b, b.TempDir(), "--simulate=false")
+	v := newViewer(b, b.TempDir())
+	if _, err := chromedp.Call(v.ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := chromedp.Do(v.ctx, chromedp.Navigate("about:blank")); err != nil {
+			b.Fatal(err)
+		}
+		if err := chromedp.Do(v.ctx, chromedp.Navigate(srv.base()+"/")); err != nil {
+			b.Fatal(err)
+		}
+		ms, err := chromedp.Run(v.ctx, chromedp.Evaluate[float64](`new Promise((resolve) => { const f = () => (window.twin && twin.metrics.firstBuildingsMs) ? resolve(twin.metrics.firstBuildingsMs) : setTimeout(f, 10); f(); })`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += ms
+		if i == 0 {
+			marks, _ := chromedp.Run(v.ctx, chromedp.Evaluate[map[string]float64](`({...twin.metrics.marks, first: twin.metrics.firstBuildingsMs, tiles: performance.getEntriesByType('resource').filter((e) => e.name.includes('/tiles/')).length})`))
+			b.Logf("first visit: %v", marks)
+		}
+	}
+	b.ReportMetric(total/float64(b.N), "ms-to-first-buildings")
 }

@@ -47,6 +47,8 @@ boot().catch((err) => {
   setTimeout(() => location.reload(), 10000);
 });
 
+const marks = { module: performance.now() };
+
 async function boot() {
   setStatus('boot', 'net.loading');
   const waiting = () => setStatus('boot', 'net.waiting');
@@ -55,6 +57,7 @@ async function boot() {
     retrying(() => fetchJSON('/style.json'), waiting),
   ]);
   clearStatus('boot');
+  marks.scene = performance.now();
 
   const tl = scene.timeline;
   const now = clamp(tl.now || i18n.dateToDecimalYear(new Date()), tl.start, tl.end);
@@ -91,7 +94,7 @@ async function boot() {
   map.addControl(new maplibre.NavigationControl({ visualizePitch: true }), 'top-right');
   if (!kiosk) map.addControl(new maplibre.ScaleControl({ unit: 'metric' }), 'bottom-right');
 
-  const metrics = { start: performance.timeOrigin, firstBuildingsMs: 0, tileRequests: 0 };
+  const metrics = { start: performance.timeOrigin, firstBuildingsMs: 0, tileRequests: 0, marks };
   let lost = false;
   map.on('error', (ev) => {
     const err = ev.error || {};
@@ -109,6 +112,7 @@ async function boot() {
   });
 
   await new Promise((resolve) => map.once('load', resolve));
+  marks.load = performance.now();
   // The attribution stays folded behind its button: the sources are listed
   // in the layers panel too.
   for (const el of document.querySelectorAll('.maplibregl-ctrl-attrib.maplibregl-compact-show')) {
