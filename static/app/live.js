@@ -56,11 +56,14 @@ export class Live {
   install(map) {
     if (map.getSource(SOURCE)) return;
     map.addSource(SOURCE, { type: 'geojson', data: this.collection(), promoteId: 'id' });
-    const r = this.o.kiosk ? 13 : 9;
+    const r = this.o.kiosk ? 1.4 : 1;
+    // Live values belong to the present: the markers show while the
+    // timeline is within a year of today.
+    const present = ['<=', ['abs', ['-', ['global-state', 'year'], ['global-state', 'now']]], 1];
     map.addLayer({
-      id: 'live-sensors', type: 'circle', source: SOURCE,
+      id: 'live-sensors', type: 'circle', source: SOURCE, filter: present,
       paint: {
-        'circle-radius': r,
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 4 * r, 13, 6 * r, 15, 9 * r],
         'circle-color': ['match', ['get', 'status'],
           'alarm', '#e39b22',
           'stale', '#9aa3ab',
@@ -72,16 +75,16 @@ export class Live {
     });
     map.addLayer({
       id: 'live-sensors-mark', type: 'symbol', source: SOURCE,
-      filter: ['!=', ['get', 'status'], 'ok'],
+      filter: ['all', present, ['!=', ['get', 'status'], 'ok']],
       layout: {
         'text-field': ['match', ['get', 'status'], 'alarm', '!', 'stale', '…', ''],
-        'text-font': ['Noto Sans SemiBold'], 'text-size': this.o.kiosk ? 18 : 14,
+        'text-font': ['Noto Sans SemiBold'], 'text-size': ['interpolate', ['linear'], ['zoom'], 11, 8 * r, 13, 10 * r, 15, 14 * r],
         'text-allow-overlap': true, 'text-ignore-placement': true,
       },
       paint: { 'text-color': ['match', ['get', 'status'], 'alarm', '#2b1a00', '#ffffff'] },
     });
     map.addLayer({
-      id: 'live-sensors-value', type: 'symbol', source: SOURCE, minzoom: 13.5,
+      id: 'live-sensors-value', type: 'symbol', source: SOURCE, minzoom: 13.5, filter: present,
       layout: {
         'text-field': ['get', 'label'], 'text-font': ['Noto Sans SemiBold'],
         'text-size': this.o.kiosk ? 16 : 12, 'text-anchor': 'top', 'text-offset': [0, 1.1],

@@ -66,7 +66,7 @@ async function boot() {
   // (built within the last 15 years of the scene's present), go into the
   // style's global state before the first frame.
   style.state = {
-    ...(style.state || {}), year: { default: now }, newFrom: { default: Math.floor(now) - 15 }, lang: { default: i18n.getLang() },
+    ...(style.state || {}), year: { default: now }, now: { default: now }, newFrom: { default: Math.floor(now) - 15 }, lang: { default: i18n.getLang() },
   };
   const home = {
     center: scene.center, zoom: scene.zoom, pitch: scene.pitch ?? 50, bearing: scene.bearing ?? 0, year: now,
