@@ -1,0 +1,644 @@
+// Command kiruna-load is the load benchmark of the live path, a dev-only
+// tool: it starts a twin server in a child process on loopback, registers
+// sensors over HTTP, opens thousands of WebSocket clients with random
+// viewports, ingests readings over HTTP at a fixed rate, and measures what
+// the clients receive — updates per second, latency from the POST to the
+// client, the server's CPU and memory — then checks that every client
+// holds the latest value of every sensor in its view. With --mode both it
+// runs the batched hub and then the naive design (one frame per update per
+// client) with the same load, one after the other.
+//
+// A command rather than a Go benchmark: it needs two processes (the
+// server's CPU and memory must be measured apart from the clients'), a
+// raised open-files limit, and a fixed wall-clock duration rather than b.N.
+//
+//	go run ./cmd/kiruna-load --clients 10000 --rate 2000 --duration 30s --mode both
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/kiruna-twin/kiruna-twin/server"
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/paulmach/orb"
+	"github.com/spf13/pflag"
+)
+
+// The area the viewports and sensors fall in: the town's extent, for the
+// benchmark only (the server knows nothing of it here).
+var area = orb.Bound{Min: orb.Point{20.15, 67.81}, Max: orb.Point{20.36, 67.88}}
+
+type config struct {
+	role     string
+	mode     string
+	clients  int
+	sensors  int
+	rate     int
+	batch    int
+	posters  int
+	warmup   time.Duration
+	duration time.Duration
+	tick     time.Duration
+	data     string
+	minViewM float64
+	maxViewM float64
+}
+
+func main() {
+	var c config
+	fl := pflag.NewFlagSet("kiruna-load", pflag.ExitOnError)
+	fl.StringVar(&c.role, "role", "load", "internal: load or server")
+	fl.StringVar(&c.mode, "mode", "both", "hub design: batched, naive or both (batched first)")
+	fl.IntVar(&c.clients, "clients", 10000, "WebSocket clients")
+	fl.IntVar(&c.sensors, "sensors", 2000, "sensors, placed at random over the town")
+	fl.IntVar(&c.rate, "rate", 2000, "readings per second, over HTTP")
+	fl.IntVar(&c.batch, "batch", 20, "readings per POST")
+	fl.IntVar(&c.posters, "posters", 16, "concurrent HTTP posters")
+	fl.DurationVar(&c.warmup, "warmup", 5*time.Second, "ingest before measuring")
+	fl.DurationVar(&c.duration, "duration", 20*time.Second, "measured ingest")
+	fl.DurationVar(&c.tick, "tick", 50*time.Millisecond, "the hub's batching tick")
+	fl.StringVar(&c.data, "data", "", "internal: the server's data directory")
+	fl.Float64Var(&c.minViewM, "view-min", 800, "narrowest viewport, metres east–west")
+	fl.Float64Var(&c.maxViewM, "view-max", 4000, "widest viewport, metres east–west (height 9/16 of it)")
+	_ = fl.Parse(os.Args[1:])
+	raiseFileLimit()
+	var err error
+	if c.role == "server" {
+		err = serve(c)
+	} else {
+		err = load(c)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kiruna-load:", err)
+		os.Exit(1)
+	}
+}
+
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}
+
+// serve is the child: a twin server with an empty scene, a store in
+// --data, on a loopback port it prints; it runs until stdin closes.
+func serve(c config) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	model := twin.NewModel()
+	tenants, err := twin.OpenTenants(c.data)
+	if err != nil {
+		return err
+	}
+	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants, Hub: server.HubOptions{
+		Naive: c.mode == "naive", Tick: c.tick, MaxClients: c.clients + 1000}})
+	defer srv.Close()
+	store, err := twin.OpenStore(filepath.Join(c.data, "live"), model, twin.StoreOptions{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	srv.SetLive(store)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Println("addr", ln.Addr().String())
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it
+	return hs.Close()
+}
+
+type sensor struct {
+	id  string
+	pos orb.Point
+	// the newest acknowledged reading: its time and sequence number
+	mu      sync.Mutex
+	lastT   int64
+	lastSeq int64
+}
+
+type client struct {
+	idx    int
+	box    orb.Bound
+	conn   *websocket.Conn
+	mu     sync.Mutex
+	values map[int32]int64 // sensor index → value (sequence number)
+	closed atomic.Bool
+	errMsg string
+	bad    int // updates for sensors outside the view
+}
+
+type run struct {
+	c       config
+	mode    string
+	base    string
+	token   string
+	sensors []*sensor
+	sent    []atomic.Int64 // seq → unix nanos of the POST
+	seq     atomic.Int64
+
+	measuring  atomic.Bool
+	updates    atomic.Int64
+	frames     atomic.Int64
+	hist       [32][]atomic.Int64 // sharded latency histogram, 1 ms buckets
+	postErrors atomic.Int64
+	posted     atomic.Int64
+}
+
+const histMax = 60000 // ms
+
+func load(c config) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	modes := []string{c.mode}
+	if c.mode == "both" {
+		modes = []string{"batched", "naive"}
+	}
+	fmt.Printf("kiruna-load: %d clients, %d sensors, %d readings/s in POSTs of %d, warm-up %s, measured %s, tick %s, GOMAXPROCS %d, %d CPUs\n",
+		c.clients, c.sensors, c.rate, c.batch, c.warmup, c.duration, c.tick, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	var results []result
+	for _, m := range modes {
+		r, err := runMode(ctx, c, m)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m, err)
+		}
+		results = append(results, r)
+		r.print()
+	}
+	if len(results) > 1 {
+		fmt.Println()
+		fmt.Println("| design | delivered updates/s | frames/s | p50 ms | p99 ms | max ms | server CPU (cores) | server RSS MiB (peak) | clients dropped | stale values at the end |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+		for _, r := range results {
+			fmt.Printf("| %s | %.0f | %.0f | %.1f | %.1f | %.0f | %.2f | %.0f (%.0f) | %d of %d | %d |\n", r.mode, r.updatesPerSec, r.framesPerSec,
+				r.p50, r.p99, r.max, r.serverCPU, r.rssMiB, r.hwmMiB, r.dropped, r.clients, r.staleValues)
+		}
+	}
+	return nil
+}
+
+type result struct {
+	mode                        string
+	clients, dropped            int
+	updatesPerSec, framesPerSec float64
+	p50, p99, max               float64
+	serverCPU, loadCPU          float64
+	rssMiB, hwmMiB              float64
+	staleValues, staleClients   int
+	outside                     int
+	posted, postErrors          int64
+	inView                      float64
+}
+
+func (r result) print() {
+	fmt.Printf("\n== %s hub\n", r.mode)
+	fmt.Printf("readings posted %d (errors %d); clients %d, dropped %d; mean sensors in a view %.1f\n", r.posted, r.postErrors, r.clients, r.dropped, r.inView)
+	fmt.Printf("delivered %.0f sensor updates/s in %.0f frames/s\n", r.updatesPerSec, r.framesPerSec)
+	fmt.Printf("latency POST → client: p50 %.1f ms, p99 %.1f ms, max %.0f ms\n", r.p50, r.p99, r.max)
+	fmt.Printf("server: %.2f cores, RSS %.0f MiB (peak %.0f MiB); load client %.2f cores\n", r.serverCPU, r.rssMiB, r.hwmMiB, r.loadCPU)
+	fmt.Printf("end check: %d values not the latest, in %d clients; %d updates outside a client's view\n", r.staleValues, r.staleClients, r.outside)
+}
+
+func runMode(ctx context.Context, c config, mode string) (result, error) {
+	r := &run{c: c, mode: mode}
+	for i := range r.hist {
+		r.hist[i] = make([]atomic.Int64, histMax+1)
+	}
+	data, err := os.MkdirTemp("", "kiruna-load-")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(data)
+	if r.token, err = twin.AddTenant(data, "load", time.Now()); err != nil {
+		return result{}, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	cmd := exec.Command(exe, "--role=server", "--mode="+mode, "--data="+data, "--tick="+c.tick.String(), "--clients="+strconv.Itoa(c.clients))
+	cmd.Stderr = os.Stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		return result{}, err
+	}
+	defer func() { stdin.Close(); _ = cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "addr ") {
+		return result{}, fmt.Errorf("the server did not start: %q %v", line, err)
+	}
+	r.base = "http://" + strings.TrimSpace(strings.TrimPrefix(line, "addr "))
+	pid := cmd.Process.Pid
+
+	if err := r.register(ctx); err != nil {
+		return result{}, err
+	}
+	total := int(float64(c.rate)*(c.warmup+c.duration).Seconds()) + 10*c.rate
+	r.sent = make([]atomic.Int64, total)
+	clients, err := r.connect(ctx)
+	if err != nil {
+		return result{}, err
+	}
+	fmt.Fprintf(os.Stderr, "[%s] %d clients subscribed; ingesting\n", mode, len(clients))
+
+	ingestCtx, stopIngest := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); r.ingest(ingestCtx) }()
+	select {
+	case <-time.After(c.warmup):
+	case <-ctx.Done():
+	}
+	cpu0, self0, t0 := procCPU(pid), procCPU(os.Getpid()), time.Now()
+	r.measuring.Store(true)
+	select {
+	case <-time.After(c.duration):
+	case <-ctx.Done():
+	}
+	r.measuring.Store(false)
+	cpu1, self1, t1 := procCPU(pid), procCPU(os.Getpid()), time.Now()
+	rss, hwm := procMem(pid)
+	stopIngest()
+	wg.Wait()
+	time.Sleep(2 * time.Second) // let the last tick's frames arrive
+
+	secs := t1.Sub(t0).Seconds()
+	res := result{mode: mode, clients: len(clients), posted: r.posted.Load(), postErrors: r.postErrors.Load(),
+		updatesPerSec: float64(r.updates.Load()) / secs, framesPerSec: float64(r.frames.Load()) / secs,
+		serverCPU: (cpu1 - cpu0) / secs, loadCPU: (self1 - self0) / secs, rssMiB: rss / (1 << 20), hwmMiB: hwm / (1 << 20)}
+	res.p50, res.p99, res.max = r.percentiles()
+	views := 0
+	for _, cl := range clients {
+		if cl.closed.Load() {
+			res.dropped++
+			continue
+		}
+		cl.mu.Lock()
+		stale := 0
+		for i, s := range r.sensors {
+			if !cl.box.Contains(s.pos) {
+				continue
+			}
+			views++
+			s.mu.Lock()
+			want := s.lastSeq
+			s.mu.Unlock()
+			if got, ok := cl.values[int32(i)]; want > 0 && (!ok || got != want) {
+				stale++
+			}
+		}
+		res.outside += cl.bad
+		cl.mu.Unlock()
+		res.staleValues += stale
+		if stale > 0 {
+			res.staleClients++
+		}
+		_ = cl.conn.Close()
+	}
+	if n := len(clients) - res.dropped; n > 0 {
+		res.inView = float64(views) / float64(n)
+	}
+	return res, nil
+}
+
+func (r *run) register(ctx context.Context) error {
+	rng := rand.New(rand.NewPCG(1, 2))
+	r.sensors = make([]*sensor, r.c.sensors)
+	for i := range r.sensors {
+		p := orb.Point{area.Min[0] + rng.Float64()*(area.Max[0]-area.Min[0]), area.Min[1] + rng.Float64()*(area.Max[1]-area.Min[1])}
+		r.sensors[i] = &sensor{id: fmt.Sprintf("L%05d", i), pos: p}
+	}
+	var next atomic.Int64
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(r.sensors) || ctx.Err() != nil {
+					return
+				}
+				s := r.sensors[i]
+				body := fmt.Sprintf(`{"id":%q,"type":"load_counter","unit":"n","lon":%v,"lat":%v}`, s.id, s.pos[0], s.pos[1])
+				code, msg, err := r.post("/api/sensors", body)
+				if err != nil || code != http.StatusCreated {
+					errs <- fmt.Errorf("registering %s: %d %s %v", s.id, code, msg, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+func (r *run) post(path, body string) (int, string, error) {
+	req, _ := http.NewRequest(http.MethodPost, r.base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+r.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(msg), nil
+}
+
+// connect opens the clients, each with a random viewport, and waits for
+// every snapshot.
+func (r *run) connect(ctx context.Context) ([]*client, error) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	clients := make([]*client, r.c.clients)
+	midLat := (area.Min[1] + area.Max[1]) / 2
+	for i := range clients {
+		wm := r.c.minViewM + rng.Float64()*(r.c.maxViewM-r.c.minViewM)
+		hm := wm * 9 / 16
+		dLon := wm / (111320 * math.Cos(midLat*math.Pi/180))
+		dLat := hm / 111320
+		cx := area.Min[0] + rng.Float64()*(area.Max[0]-area.Min[0])
+		cy := area.Min[1] + rng.Float64()*(area.Max[1]-area.Min[1])
+		clients[i] = &client{idx: i, box: orb.Bound{Min: orb.Point{cx - dLon/2, cy - dLat/2}, Max: orb.Point{cx + dLon/2, cy + dLat/2}},
+			values: map[int32]int64{}}
+	}
+	dialer := &websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 512}
+	u := "ws" + strings.TrimPrefix(r.base, "http") + "/ws"
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(clients) || ctx.Err() != nil {
+					return
+				}
+				cl := clients[i]
+				conn, _, err := dialer.DialContext(ctx, u, nil)
+				if err != nil {
+					errs <- fmt.Errorf("client %d: %w", i, err)
+					return
+				}
+				cl.conn = conn
+				b := cl.box
+				msg := fmt.Sprintf(`{"type":"subscribe","bbox":[%v,%v,%v,%v]}`, b.Min[0], b.Min[1], b.Max[0], b.Max[1])
+				if err := conn.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+					errs <- err
+					return
+				}
+				_, data, err := conn.ReadMessage()
+				if err != nil || !bytes.HasPrefix(data, []byte(`{"type":"snapshot"`)) {
+					errs <- fmt.Errorf("client %d: no snapshot: %v %.80s", i, err, data)
+					return
+				}
+				r.apply(cl, data, false)
+				go r.read(cl)
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return nil, err
+	default:
+	}
+	return clients, nil
+}
+
+func (r *run) read(cl *client) {
+	for {
+		_, data, err := cl.conn.ReadMessage()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				cl.errMsg = err.Error()
+				cl.closed.Store(true)
+			}
+			return
+		}
+		r.apply(cl, data, true)
+	}
+}
+
+var (
+	keyID    = []byte(`"id":"L`)
+	keyValue = []byte(`"value":`)
+)
+
+// apply reads the sensors of a frame with a minimal scanner (the server's
+// own field order), records their values and, for updates, the latency.
+func (r *run) apply(cl *client, data []byte, update bool) {
+	now := time.Now().UnixNano()
+	measuring := update && r.measuring.Load()
+	n := 0
+	shard := r.hist[cl.idx%len(r.hist)]
+	cl.mu.Lock()
+	for {
+		i := bytes.Index(data, keyID)
+		if i < 0 {
+			break
+		}
+		data = data[i+len(keyID):]
+		j := bytes.IndexByte(data, '"')
+		idx, _ := strconv.Atoi(string(data[:j]))
+		k := bytes.Index(data, keyValue)
+		data = data[k+len(keyValue):]
+		e := bytes.IndexAny(data, ",}")
+		if string(data[:e]) == "null" {
+			continue
+		}
+		v, _ := strconv.ParseInt(string(data[:e]), 10, 64)
+		cl.values[int32(idx)] = v
+		if update && !cl.box.Contains(r.sensors[idx].pos) {
+			cl.bad++
+		}
+		if measuring && v > 0 && int(v) < len(r.sent) {
+			ms := (now - r.sent[v].Load()) / 1e6
+			shard[min(max(ms, 0), histMax)].Add(1)
+		}
+		n++
+	}
+	cl.mu.Unlock()
+	if measuring {
+		r.updates.Add(int64(n))
+		r.frames.Add(1)
+	}
+}
+
+// ingest posts readings at the configured rate until ctx ends. Each
+// reading's value is a fresh sequence number; its POST time is kept.
+func (r *run) ingest(ctx context.Context) {
+	perSec := float64(r.c.rate) / float64(r.c.batch)
+	interval := time.Duration(float64(time.Second) / perSec)
+	jobs := make(chan struct{}, r.c.posters*4)
+	var wg sync.WaitGroup
+	for w := 0; w < r.c.posters; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 9))
+			var body bytes.Buffer
+			for range jobs {
+				type pending struct {
+					s   *sensor
+					seq int64
+					t   int64
+				}
+				batch := make([]pending, r.c.batch)
+				body.Reset()
+				body.WriteString(`{"readings":[`)
+				now := time.Now()
+				for i := range batch {
+					s := r.sensors[rng.IntN(len(r.sensors))]
+					seq := r.seq.Add(1)
+					if int(seq) >= len(r.sent) {
+						return
+					}
+					t := now.Add(time.Duration(i))
+					batch[i] = pending{s, seq, t.UnixNano()}
+					r.sent[seq].Store(now.UnixNano())
+					if i > 0 {
+						body.WriteByte(',')
+					}
+					fmt.Fprintf(&body, `{"sensor":%q,"time":%q,"value":%d}`, s.id, t.UTC().Format(time.RFC3339Nano), seq)
+				}
+				body.WriteString(`]}`)
+				code, msg, err := r.post("/api/readings", body.String())
+				if err != nil || code != http.StatusAccepted {
+					if r.postErrors.Add(1) < 5 {
+						fmt.Fprintf(os.Stderr, "POST /api/readings: %d %s %v\n", code, msg, err)
+					}
+					continue
+				}
+				r.posted.Add(int64(len(batch)))
+				for _, p := range batch {
+					p.s.mu.Lock()
+					if p.t > p.s.lastT {
+						p.s.lastT, p.s.lastSeq = p.t, p.seq
+					}
+					p.s.mu.Unlock()
+				}
+			}
+		}()
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-t.C:
+			select {
+			case jobs <- struct{}{}:
+			default: // posters saturated: the offered rate is not met
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+func (r *run) percentiles() (p50, p99, maxMs float64) {
+	counts := make([]int64, histMax+1)
+	var total int64
+	for _, sh := range r.hist {
+		for i := range sh {
+			v := sh[i].Load()
+			counts[i] += v
+			total += v
+		}
+	}
+	if total == 0 {
+		return 0, 0, 0
+	}
+	at := func(q float64) float64 {
+		want := int64(math.Ceil(q * float64(total)))
+		var acc int64
+		for i, c := range counts {
+			acc += c
+			if acc >= want {
+				return float64(i) + 0.5
+			}
+		}
+		return histMax
+	}
+	for i := len(counts) - 1; i >= 0; i-- {
+		if counts[i] > 0 {
+			maxMs = float64(i) + 1
+			break
+		}
+	}
+	return at(0.50), at(0.99), maxMs
+}
+
+// procCPU is the user+system CPU seconds of a process.
+func procCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ
+}
+
+// procMem is the resident and peak resident set of a process, in bytes.
+func procMem(pid int) (rss, hwm float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = v * 1024
+		case "VmHWM:":
+			hwm = v * 1024
+		}
+	}
+	return rss, hwm
+}
