@@ -17,7 +17,7 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func openT(t *testing.T, dir string, opts Options) (*Log, []Record) {
+func openT(t testing.TB, dir string, opts Options) (*Log, []Record) {
 	t.Helper()
 	opts.Logger = quiet
 	var got []Record
