@@ -518,3 +518,24 @@ type sensorCopy struct {
 	Sensor
 	hist []sample
 }
+
+// turnedStale returns the sensors whose latest value went stale in
+// (since, now], each with a fresh sequence number, so that viewers that
+// hold its last state hear of the change.
+func (ss *SensorSet) turnedStale(since, now time.Time) []SensorState {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	var out []SensorState
+	for _, e := range ss.byID {
+		if !e.has {
+			continue
+		}
+		at := time.Unix(0, e.latest.t).Add(e.Type.Profile().StaleAfter)
+		if at.After(since) && !at.After(now) {
+			ss.seq++
+			e.seq = ss.seq
+			out = append(out, e.state(now))
+		}
+	}
+	return out
+}

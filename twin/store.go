@@ -52,6 +52,8 @@ type Store struct {
 	nextID    int
 
 	unlock   func()
+	stop     chan struct{}
+	swept    sync.WaitGroup
 	onCommit atomic.Pointer[func(wal.CommitInfo)]
 	batches  atomic.Uint64
 	readings atomic.Uint64
@@ -142,7 +144,29 @@ func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
 		unlock()
 		return nil, err
 	}
+	s.stop = make(chan struct{})
+	s.swept.Add(1)
+	go s.sweep(5 * time.Second)
 	return s, nil
+}
+
+// sweep tells listeners, every interval, of sensors whose value has just
+// gone stale (no reading for longer than their type allows).
+func (s *Store) sweep(interval time.Duration) {
+	defer s.swept.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	last := s.opts.Clock()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		now := s.opts.Clock()
+		s.notify(s.sensors.turnedStale(last, now))
+		last = now
+	}
 }
 
 func (s *Store) addToModel(sensors []Sensor) error {
@@ -166,6 +190,8 @@ func (s *Store) addToModel(sensors []Sensor) error {
 
 // Close stops accepting writes and closes the log.
 func (s *Store) Close() error {
+	close(s.stop)
+	s.swept.Wait()
 	err := s.log.Close()
 	s.unlock()
 	return err

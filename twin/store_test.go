@@ -298,3 +298,26 @@ func TestReadingsCodecRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestTurnedStale(t *testing.T) {
+	m := sceneModel(t)
+	now := t0
+	s := openStore(t, t.TempDir(), m, StoreOptions{Clock: func() time.Time { return now }})
+	defer s.Close()
+	if err := s.Ingest(context.Background(), SystemOwner, []Reading{{Sensor: "s-bin", Time: t0, Value: 10}}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Sensors().Get("s-bin")
+	stale := WasteFill.Profile().StaleAfter
+	if got := s.Sensors().turnedStale(t0, t0.Add(stale-time.Second)); len(got) != 0 {
+		t.Fatalf("stale too early: %v", got)
+	}
+	now = t0.Add(stale + time.Second)
+	got := s.Sensors().turnedStale(t0.Add(stale-time.Second), now)
+	if len(got) != 1 || got[0].ID != "s-bin" || got[0].Status != SensorStale || got[0].Seq <= before.Seq {
+		t.Fatalf("turned stale: %+v", got)
+	}
+	if again := s.Sensors().turnedStale(now, now.Add(time.Hour)); len(again) != 0 {
+		t.Fatal("reported stale twice")
+	}
+}
