@@ -39,8 +39,8 @@ type client struct {
 	snapSeq  uint64 // states at or below it are in the last snapshot
 	snapshot []byte
 	ctrl     [][]byte
-	queue    []*update
-	index    map[string]int // sensor id → position in queue
+	queue    []*update // in arrival order; may hold older states of a sensor
+	ticks    int       // enqueues since the writer last took the queue
 	bytes    int
 	closed   bool
 	wake     chan struct{}
@@ -50,7 +50,7 @@ type client struct {
 }
 
 func newClient(h *Hub, conn *websocket.Conn) *client {
-	c := &client{hub: h, conn: conn, index: map[string]int{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &client{hub: h, conn: conn, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if h.opts.Naive {
 		c.naiveQ = make(chan []byte, 256)
 	}
@@ -73,20 +73,18 @@ func (c *client) enqueue(ups []*update) {
 		c.mu.Unlock()
 		return
 	}
-	coalesced := 0
 	for _, u := range ups {
 		if u.seq <= c.snapSeq {
 			continue // the snapshot has it, or newer
 		}
-		if i, ok := c.index[u.id]; ok {
-			c.bytes += len(u.data) - len(c.queue[i].data)
-			c.queue[i] = u
-			coalesced++
-			continue
-		}
-		c.index[u.id] = len(c.queue)
 		c.queue = append(c.queue, u)
 		c.bytes += len(u.data) + 1
+	}
+	c.ticks++
+	coalesced := 0
+	if c.bytes > c.hub.opts.MaxQueueBytes {
+		// Behind: keep only the newest state per sensor, then judge.
+		coalesced = c.compact()
 	}
 	over := c.bytes > c.hub.opts.MaxQueueBytes
 	dropped := len(c.queue)
@@ -124,7 +122,7 @@ func (c *client) close(reason string, code int) {
 		return
 	}
 	c.closed = true
-	c.queue, c.index, c.snapshot, c.ctrl = nil, nil, nil, nil
+	c.queue, c.snapshot, c.ctrl = nil, nil, nil
 	c.mu.Unlock()
 	close(c.done)
 	c.hub.remove(c)
@@ -150,7 +148,6 @@ func disconnectReason(reason string) string {
 func (c *client) writer() {
 	ping := time.NewTicker(c.hub.opts.PingInterval)
 	defer ping.Stop()
-	var frame []byte
 	var queue []*update
 	for {
 		select {
@@ -174,12 +171,17 @@ func (c *client) writer() {
 			c.mu.Unlock()
 			return
 		}
-		snap, ctrl := c.snapshot, c.ctrl
-		c.snapshot, c.ctrl = nil, nil
+		snap, ctrl, ticks := c.snapshot, c.ctrl, c.ticks
+		c.snapshot, c.ctrl, c.ticks = nil, nil, 0
 		queue, c.queue = c.queue, queue[:0]
-		clear(c.index)
 		c.bytes = 0
 		c.mu.Unlock()
+		if ticks > 1 {
+			// Several ticks waited: send each sensor once, newest state.
+			if n := coalesce(&queue); n > 0 {
+				c.hub.m.coalesced.Add(float64(n))
+			}
+		}
 
 		if snap != nil && !c.write(snap) {
 			return
@@ -190,7 +192,8 @@ func (c *client) writer() {
 			}
 		}
 		if len(queue) > 0 {
-			frame = append(frame[:0], `{"type":"update","sensors":[`...)
+			fp := framePool.Get().(*[]byte)
+			frame := append((*fp)[:0], `{"type":"update","sensors":[`...)
 			for i, u := range queue {
 				if i > 0 {
 					frame = append(frame, ',')
@@ -198,13 +201,18 @@ func (c *client) writer() {
 				frame = append(frame, u.data...)
 			}
 			frame = append(frame, "]}"...)
-			if !c.write(frame) {
+			ok := c.write(frame)
+			if cap(frame) <= 256<<10 {
+				*fp = frame
+				framePool.Put(fp)
+			}
+			if !ok {
 				return
 			}
 			c.hub.m.updates.Add(float64(len(queue)))
 			clear(queue)
-			if cap(frame) > 256<<10 {
-				frame = nil
+			if cap(queue) > 4096 {
+				queue = nil
 			}
 		}
 	}
@@ -306,18 +314,59 @@ func (c *client) filterQueue() {
 		return
 	}
 	kept := c.queue[:0]
-	clear(c.index)
 	c.bytes = 0
 	for _, u := range c.queue {
 		if u.seq <= c.snapSeq || !c.viewOn || !c.view.Contains(u.pos) {
 			continue
 		}
-		c.index[u.id] = len(kept)
 		kept = append(kept, u)
 		c.bytes += len(u.data) + 1
 	}
 	clear(c.queue[len(kept):])
 	c.queue = kept
+}
+
+// compact coalesces the queue (c.mu held) and returns how many states it
+// dropped.
+func (c *client) compact() int {
+	n := coalesce(&c.queue)
+	if n > 0 {
+		c.bytes = 0
+		for _, u := range c.queue {
+			c.bytes += len(u.data) + 1
+		}
+	}
+	return n
+}
+
+// Scratch shared by every client: idle connections hold no buffers.
+var (
+	framePool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+	seenPool  = sync.Pool{New: func() any { return map[string]int{} }}
+)
+
+// coalesce keeps, in place, only the newest state of each sensor (the
+// highest sequence number), in the order of their first arrival, and
+// returns how many it dropped.
+func coalesce(q *[]*update) int {
+	in := *q
+	seen := seenPool.Get().(map[string]int)
+	defer func() { clear(seen); seenPool.Put(seen) }()
+	out := in[:0]
+	for _, u := range in {
+		if i, ok := seen[u.id]; ok {
+			if u.seq > out[i].seq {
+				out[i] = u
+			}
+			continue
+		}
+		seen[u.id] = len(out)
+		out = append(out, u)
+	}
+	dropped := len(in) - len(out)
+	clear(in[len(out):])
+	*q = out
+	return dropped
 }
 
 // clientMessage is a decoded client message.

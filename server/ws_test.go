@@ -318,3 +318,17 @@ func TestWSOriginAndLimits(t *testing.T) {
 		t.Fatalf("plain GET /ws: %d", resp.StatusCode)
 	}
 }
+
+func TestCoalesceKeepsTheNewestPerSensor(t *testing.T) {
+	u := func(id string, seq uint64) *update { return &update{id: id, seq: seq} }
+	q := []*update{u("a", 1), u("b", 2), u("a", 5), u("c", 3), u("b", 4), u("a", 3)}
+	if n := coalesce(&q); n != 3 {
+		t.Fatalf("dropped %d, want 3", n)
+	}
+	want := []string{"a5", "b4", "c3"}
+	for i, x := range q {
+		if got := fmt.Sprintf("%s%d", x.id, x.seq); got != want[i] {
+			t.Fatalf("queue %d is %s, want %s", i, got, want[i])
+		}
+	}
+}
