@@ -27,8 +27,10 @@ Usage:
                                      create a company and print its token once
   kiruna-twin tenant revoke NAME --data DIR
   kiruna-twin tenant list --data DIR
+  kiruna-twin import [--osm FILE] [--cityjson FILE] [--geojson FILE] --out DIR [--title T]
+                                     import data into a scene bundle for --scene
 
-Run "kiruna-twin serve --help" for the server's flags.
+Run "kiruna-twin serve --help" for the server's flags, "kiruna-twin import --help" for the importer's.
 `
 
 // errUsage marks a command line that cannot be run; run prints the usage.
@@ -46,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serveCmd(ctx, args, stdout, stderr, nil)
 	case "tenant":
 		err = tenantCmd(args, stdout, stderr) // tenant.go
+	case "import":
+		err = importCmd(ctx, args, stdout, stderr) // import.go
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0

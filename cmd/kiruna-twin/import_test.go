@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kiruna-twin/kiruna-twin/scenes"
+	"github.com/kiruna-twin/kiruna-twin/twin"
+)
+
+func TestImportCommand(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "bundle")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"import",
+		"--osm", "../../scenes/osm/testdata/town.osm.pbf",
+		"--cityjson", "../../scenes/cityjson/testdata/sweref.city.json",
+		"--out", out, "--title", "Test town", "--from", "1950"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "town.osm.pbf: 5 features, 4 skipped") || !strings.Contains(stdout.String(), "kiruna-twin --scene "+out) {
+		t.Errorf("stdout:\n%s", stdout.String())
+	}
+	b, err := scenes.Load(os.DirFS(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Scene.ID != "test-town" || len(b.Features) != 9 {
+		t.Errorf("scene %q with %d features", b.Scene.ID, len(b.Features))
+	}
+	osmFound := false
+	for _, s := range b.Scene.Sources {
+		osmFound = osmFound || (s.Name == "© OpenStreetMap contributors" && s.Licence == "ODbL 1.0")
+	}
+	if !osmFound {
+		t.Errorf("sources %+v lack the OpenStreetMap attribution", b.Scene.Sources)
+	}
+	for _, f := range b.Features {
+		// --from 1950 is the start of every feature without a date.
+		if f.Prop("from_default") == "true" && twin.DecimalYear(f.Life.From) != 1950 {
+			t.Errorf("%s from %v", f.ID, f.Life.From)
+		}
+	}
+	m := twin.NewModel()
+	if err := b.Into(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestImportCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no out", []string{"import", "--osm", "x.osm"}, 2, "needs --out"},
+		{"no input", []string{"import", "--out", dir}, 2, "at least one"},
+		{"bad from", []string{"import", "--osm", "x.osm", "--out", dir, "--from", "soon"}, 2, "--from"},
+		{"missing file", []string{"import", "--osm", filepath.Join(dir, "none.osm"), "--out", filepath.Join(dir, "o1")}, 1, "no such file"},
+		{"strict", []string{"import", "--strict", "--osm", "../../scenes/osm/testdata/town.osm", "--out", filepath.Join(dir, "o2")}, 1, "way/102"},
+		{"unsupported CRS", []string{"import", "--cityjson", "../../scenes/cityjson/testdata/corpus/metadata_complete.city.json", "--out", filepath.Join(dir, "o3")}, 1, "EPSG:2355"},
+		{"nothing", []string{"import", "--cityjson", "../../scenes/cityjson/testdata/corpus/cityjson_minimal.city.json", "--crs", "EPSG:3006", "--out", filepath.Join(dir, "o4")}, 1, "nothing to import"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tc.args, &stdout, &stderr)
+			if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, want %d; stderr %q, want %q", code, tc.code, stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestProgressLines(t *testing.T) {
+	var w bytes.Buffer
+	p := newProgress(&w, "big.osm", 100<<20)
+	chunk := make([]byte, 1<<20)
+	for range 100 {
+		p.Write(chunk)
+	}
+	p.done()
+	lines := strings.Split(strings.TrimSpace(w.String()), "\n")
+	if len(lines) != 10 || !strings.HasPrefix(lines[9], "importing big.osm: 100% (104.9 MB of 104.9 MB)") {
+		t.Errorf("progress lines:\n%s", w.String())
+	}
+	w.Reset()
+	small := newProgress(&w, "small.osm", 1000)
+	small.Write(make([]byte, 1000))
+	if w.Len() != 0 {
+		t.Errorf("a small file shows progress: %q", w.String())
+	}
+}

@@ -1,0 +1,250 @@
+// Package importer turns imported features into a scene bundle: it
+// computes the scene's bounds, camera and timeline from the data and
+// writes scene.json and one GeoJSON file per layer, which scenes.Load reads
+// back and `kiruna-twin --scene DIR` serves.
+package importer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kiruna-twin/kiruna-twin/scenes"
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/maptile"
+)
+
+// ErrNoFeatures marks an import that found nothing to put in a scene.
+var ErrNoFeatures = errors.New("no features to write")
+
+// ErrNotEmpty marks an output directory that already holds files.
+var ErrNotEmpty = errors.New("directory is not empty")
+
+// Meta is what the caller knows of the scene that the data does not say.
+type Meta struct {
+	ID, Title string
+	Sources   []scenes.Source
+	// Now is the wall clock, for the end of the timeline; zero means
+	// time.Now().
+	Now time.Time
+}
+
+// Layer titles in Swedish and English, as the built-in scene has them.
+var layerTitles = map[twin.Layer][2]string{
+	twin.Zones:          {"Zoner", "Zones"},
+	twin.Infrastructure: {"Infrastruktur", "Infrastructure"},
+	twin.Buildings:      {"Byggnader", "Buildings"},
+	twin.Pilots:         {"Piloter", "Pilots"},
+	twin.Sensors:        {"Sensorer", "Sensors"},
+	twin.Landmarks:      {"Platser", "Places"},
+}
+
+// NewScene describes a scene holding features: bounds around them (with a
+// small margin), the camera centred on them at the zoom that fits them in
+// a 1280×800 view, a timeline from the earliest start to five years past
+// the latest date or today, a layer for each layer with features, and an
+// empty pilots layer for companies' uploads.
+func NewScene(features []*twin.Feature, meta Meta) (scenes.Scene, error) {
+	if len(features) == 0 {
+		return scenes.Scene{}, ErrNoFeatures
+	}
+	now := meta.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var bound orb.Bound
+	first := true
+	kinds := map[twin.Layer]string{}
+	minYear, maxYear := math.Inf(1), twin.DecimalYear(now)
+	for _, f := range features {
+		b := f.Geometry.Bound()
+		if first {
+			bound, first = b, false
+		} else {
+			bound = bound.Union(b)
+		}
+		kinds[f.Layer] = mergeKind(kinds[f.Layer], geometryKind(f.Geometry))
+		minYear = min(minYear, twin.DecimalYear(f.Life.From))
+		maxYear = max(maxYear, twin.DecimalYear(f.Life.From))
+		if !f.Life.To.IsZero() {
+			maxYear = max(maxYear, twin.DecimalYear(f.Life.To))
+		}
+	}
+	// A margin of 5 % (at least about 100 m), inside Web Mercator's range.
+	dx := max((bound.Max[0]-bound.Min[0])*0.05, 0.001)
+	dy := max((bound.Max[1]-bound.Min[1])*0.05, 0.001)
+	w, s := max(bound.Min[0]-dx, -180), max(bound.Min[1]-dy, -85.05)
+	e, n := min(bound.Max[0]+dx, 180), min(bound.Max[1]+dy, 85.05)
+	sc := scenes.Scene{
+		ID:     meta.ID,
+		Title:  meta.Title,
+		Bounds: [4]float64{round(w, 1e6), round(s, 1e6), round(e, 1e6), round(n, 1e6)},
+		Zoom:   fitZoom(orb.Bound{Min: orb.Point{w, s}, Max: orb.Point{e, n}}, 1280, 800),
+		Pitch:  45,
+		Timeline: scenes.Timeline{
+			Start: math.Floor(minYear),
+			End:   math.Ceil(maxYear) + 5,
+		},
+		Sources: meta.Sources,
+	}
+	c := orb.Bound{Min: orb.Point{w, s}, Max: orb.Point{e, n}}.Center()
+	sc.Center = [2]float64{round(c[0], 1e6), round(c[1], 1e6)}
+	if sc.ID == "" {
+		sc.ID = "imported"
+	}
+	if sc.Title == "" {
+		sc.Title = "Imported scene"
+	}
+	for _, l := range twin.AllLayers {
+		k, ok := kinds[l]
+		if !ok && l != twin.Pilots {
+			continue
+		}
+		t := layerTitles[l]
+		li := scenes.LayerInfo{ID: l, Title: t[1], Titles: map[string]string{"sv": t[0], "en": t[1]}, Kind: k}
+		if ok {
+			li.File = string(l) + ".geojson"
+		} else {
+			li.Kind = "mixed"
+		}
+		sc.Layers = append(sc.Layers, li)
+	}
+	return sc, nil
+}
+
+func round(v, k float64) float64 { return math.Round(v*k) / k }
+
+// fitZoom is the zoom at which b fills a view of w×h pixels (512-pixel
+// tiles, as MapLibre counts zoom), between 2 and 18.
+func fitZoom(b orb.Bound, w, h float64) float64 {
+	a := maptile.Fraction(orb.Point{b.Min[0], b.Max[1]}, 0)
+	c := maptile.Fraction(orb.Point{b.Max[0], b.Min[1]}, 0)
+	fx, fy := math.Abs(c[0]-a[0]), math.Abs(c[1]-a[1])
+	z := 18.0
+	if fx > 0 {
+		z = min(z, math.Log2(w/(512*fx)))
+	}
+	if fy > 0 {
+		z = min(z, math.Log2(h/(512*fy)))
+	}
+	return round(min(max(z, 2), 18), 10)
+}
+
+func geometryKind(g orb.Geometry) string {
+	switch g.(type) {
+	case orb.Polygon, orb.MultiPolygon, orb.Ring:
+		return "polygon"
+	case orb.LineString, orb.MultiLineString:
+		return "line"
+	case orb.Point, orb.MultiPoint:
+		return "point"
+	}
+	return "mixed"
+}
+
+func mergeKind(a, b string) string {
+	if a == "" || a == b {
+		return b
+	}
+	return "mixed"
+}
+
+// Write writes the scene and its features as a bundle in dir, which must
+// be empty or absent unless overwrite is set (then the bundle's own files
+// are replaced and other files left alone). It then loads the bundle back
+// as the server would and returns any error that loading finds.
+func Write(dir string, sc scenes.Scene, features []*twin.Feature, overwrite bool) error {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 && !overwrite {
+		return fmt.Errorf("%s: %w (choose another or allow overwriting)", dir, ErrNotEmpty)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	byLayer := map[twin.Layer][]*twin.Feature{}
+	for _, f := range features {
+		byLayer[f.Layer] = append(byLayer[f.Layer], f)
+	}
+	for _, li := range sc.Layers {
+		if li.File == "" {
+			continue
+		}
+		b, err := EncodeLayer(byLayer[li.ID])
+		if err != nil {
+			return fmt.Errorf("layer %s: %w", li.ID, err)
+		}
+		if err := writeFile(filepath.Join(dir, li.File), b); err != nil {
+			return err
+		}
+	}
+	b, err := json.MarshalIndent(sc, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(dir, "scene.json"), append(b, '\n')); err != nil {
+		return err
+	}
+	bundle, err := scenes.Load(os.DirFS(dir))
+	if err != nil {
+		return fmt.Errorf("the written bundle does not load: %w", err)
+	}
+	return bundle.Into(twin.NewModel())
+}
+
+// writeFile writes through a temporary file and a rename, so that a
+// reader never sees half a file.
+func writeFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// EncodeLayer writes features as a GeoJSON FeatureCollection, sorted by
+// id, one feature a line, coordinates to 1e-7 degrees (about 1 cm).
+func EncodeLayer(fs []*twin.Feature) ([]byte, error) {
+	fs = slices.Clone(fs)
+	slices.SortStableFunc(fs, func(a, b *twin.Feature) int { return strings.Compare(a.ID, b.ID) })
+	var buf bytes.Buffer
+	buf.WriteString("{\"type\":\"FeatureCollection\",\"features\":[\n")
+	for i, f := range fs {
+		if err := f.Validate(); err != nil {
+			return nil, fmt.Errorf("feature %s: %w", f.ID, err)
+		}
+		gf := geojson.NewFeature(orb.Round(orb.Clone(f.Geometry), 1e7))
+		gf.ID = f.ID
+		gf.Properties = scenes.EncodeProperties(f)
+		b, err := json.Marshal(gf)
+		if err != nil {
+			return nil, fmt.Errorf("feature %s: %w", f.ID, err)
+		}
+		buf.Write(b)
+		if i < len(fs)-1 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('\n')
+	}
+	buf.WriteString("]}\n")
+	return buf.Bytes(), nil
+}
