@@ -368,6 +368,7 @@ async function boot() {
     onPick: (entry) => {
       tour.stop();
       if (entry.layer === 'sensors') {
+        if (Math.abs(year - now) > 1) setYear(now); // live values belong to the present
         map.flyTo({ center: entry.centre, zoom: Math.max(map.getZoom(), 15.5), essential: true });
         openSensor(entry.id);
         return;
