@@ -213,6 +213,8 @@ type result struct {
 	outside                     int
 	posted, postErrors          int64
 	inView                      float64
+	commitMs, perCommit         float64
+	coalesced, droppedUpdates   float64
 }
 
 func (r result) print() {
@@ -221,6 +223,8 @@ func (r result) print() {
 	fmt.Printf("delivered %.0f sensor updates/s in %.0f frames/s\n", r.updatesPerSec, r.framesPerSec)
 	fmt.Printf("latency POST → client: p50 %.1f ms, p99 %.1f ms, max %.0f ms\n", r.p50, r.p99, r.max)
 	fmt.Printf("server: %.2f cores, RSS %.0f MiB (peak %.0f MiB); load client %.2f cores\n", r.serverCPU, r.rssMiB, r.hwmMiB, r.loadCPU)
+	fmt.Printf("store: mean group commit %.2f ms, %.1f batches per fsync; hub: %.0f states coalesced, %.0f dropped with their client\n",
+		r.commitMs, r.perCommit, r.coalesced, r.droppedUpdates)
 	fmt.Printf("end check: %d values not the latest, in %d clients; %d updates outside a client's view\n", r.staleValues, r.staleClients, r.outside)
 }
 
@@ -284,6 +288,7 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 	r.measuring.Store(false)
 	cpu1, self1, t1 := procCPU(pid), procCPU(os.Getpid()), time.Now()
 	rss, hwm := procMem(pid)
+	metrics := scrape(r.base + "/metrics")
 	stopIngest()
 	wg.Wait()
 	time.Sleep(2 * time.Second) // let the last tick's frames arrive
@@ -293,6 +298,11 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 		updatesPerSec: float64(r.updates.Load()) / secs, framesPerSec: float64(r.frames.Load()) / secs,
 		serverCPU: (cpu1 - cpu0) / secs, loadCPU: (self1 - self0) / secs, rssMiB: rss / (1 << 20), hwmMiB: hwm / (1 << 20)}
 	res.p50, res.p99, res.max = r.percentiles()
+	if n := metrics["kiruna_store_commit_seconds_count"]; n > 0 {
+		res.commitMs = 1000 * metrics["kiruna_store_commit_seconds_sum"] / n
+		res.perCommit = metrics["kiruna_store_commit_records_sum"] / n
+	}
+	res.coalesced, res.droppedUpdates = metrics["kiruna_ws_coalesced_total"], metrics["kiruna_ws_dropped_updates_total"]
 	views := 0
 	for _, cl := range clients {
 		if cl.closed.Load() {
@@ -641,4 +651,26 @@ func procMem(pid int) (rss, hwm float64) {
 		}
 	}
 	return rss, hwm
+}
+
+// scrape reads the unlabelled samples of a Prometheus text page.
+func scrape(u string) map[string]float64 {
+	out := map[string]float64{}
+	resp, err := http.Get(u)
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 && !strings.HasPrefix(f[0], "#") {
+			v, err := strconv.ParseFloat(f[1], 64)
+			if err == nil {
+				out[f[0]] = v
+			}
+		}
+	}
+	return out
 }
