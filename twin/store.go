@@ -24,8 +24,8 @@ const (
 
 // StoreOptions tune a Store. The zero value is usable.
 type StoreOptions struct {
-	// HistoryLimit is the number of samples kept per sensor (4096 when 0:
-	// a day of a reading every 30 s).
+	// HistoryLimit is the number of samples kept per sensor (4320 when 0:
+	// a day of a reading every 20 s).
 	HistoryLimit int
 	// MaxFuture is how far past the clock a reading's time may be (5 min).
 	MaxFuture time.Duration
@@ -64,7 +64,7 @@ type Store struct {
 // companies' sensors from the log are added to that layer.
 func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
 	if opts.HistoryLimit <= 0 {
-		opts.HistoryLimit = 4096
+		opts.HistoryLimit = 4320
 	}
 	if opts.MaxFuture <= 0 {
 		opts.MaxFuture = 5 * time.Minute
