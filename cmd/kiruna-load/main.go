@@ -32,6 +32,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,7 @@ type config struct {
 	data     string
 	minViewM float64
 	maxViewM float64
+	cpuprof  string
 }
 
 func main() {
@@ -82,6 +84,7 @@ func main() {
 	fl.StringVar(&c.data, "data", "", "internal: the server's data directory")
 	fl.Float64Var(&c.minViewM, "view-min", 800, "narrowest viewport, metres east–west")
 	fl.Float64Var(&c.maxViewM, "view-max", 4000, "widest viewport, metres east–west (height 9/16 of it)")
+	fl.StringVar(&c.cpuprof, "server-cpuprofile", "", "write the server's CPU profile (per mode: FILE.MODE) to FILE")
 	_ = fl.Parse(os.Args[1:])
 	raiseFileLimit()
 	var err error
@@ -125,6 +128,16 @@ func serve(c config) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
+	}
+	if c.cpuprof != "" {
+		f, err := os.Create(c.cpuprof)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	fmt.Println("addr", ln.Addr().String())
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
@@ -245,7 +258,11 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	cmd := exec.Command(exe, "--role=server", "--mode="+mode, "--data="+data, "--tick="+c.tick.String(), "--clients="+strconv.Itoa(c.clients))
+	args := []string{"--role=server", "--mode=" + mode, "--data=" + data, "--tick=" + c.tick.String(), "--clients=" + strconv.Itoa(c.clients)}
+	if c.cpuprof != "" {
+		args = append(args, "--server-cpuprofile="+c.cpuprof+"."+mode)
+	}
+	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -306,6 +323,9 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 	views := 0
 	for _, cl := range clients {
 		if cl.closed.Load() {
+			if res.dropped < 3 {
+				fmt.Fprintf(os.Stderr, "[%s] client %d was disconnected: %s\n", mode, cl.idx, cl.errMsg)
+			}
 			res.dropped++
 			continue
 		}
