@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -301,8 +302,9 @@ func TestReadingsCodecRoundTrip(t *testing.T) {
 
 func TestTurnedStale(t *testing.T) {
 	m := sceneModel(t)
-	now := t0
-	s := openStore(t, t.TempDir(), m, StoreOptions{Clock: func() time.Time { return now }})
+	var clock atomic.Int64 // the store's sweeper reads it too
+	clock.Store(t0.UnixNano())
+	s := openStore(t, t.TempDir(), m, StoreOptions{Clock: func() time.Time { return time.Unix(0, clock.Load()) }})
 	defer s.Close()
 	if err := s.Ingest(context.Background(), SystemOwner, []Reading{{Sensor: "s-bin", Time: t0, Value: 10}}); err != nil {
 		t.Fatal(err)
@@ -312,7 +314,8 @@ func TestTurnedStale(t *testing.T) {
 	if got := s.Sensors().turnedStale(t0, t0.Add(stale-time.Second)); len(got) != 0 {
 		t.Fatalf("stale too early: %v", got)
 	}
-	now = t0.Add(stale + time.Second)
+	now := t0.Add(stale + time.Second)
+	clock.Store(now.UnixNano())
 	got := s.Sensors().turnedStale(t0.Add(stale-time.Second), now)
 	if len(got) != 1 || got[0].ID != "s-bin" || got[0].Status != SensorStale || got[0].Seq <= before.Seq {
 		t.Fatalf("turned stale: %+v", got)
