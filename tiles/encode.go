@@ -37,7 +37,8 @@ type encoder struct {
 	keyStamp []uint32
 	stamp    uint32
 	usedKeys []uint32
-	valLocal map[uint32]uint32
+	valLocal []uint32 // shared global value → local index, valid when valStamp matches
+	valStamp []uint32
 	usedVals []uint32
 
 	cx, cy int32 // the geometry cursor
@@ -53,7 +54,7 @@ func (t xform) apply(p orb.Point) ipt {
 }
 
 func newEncoder(o Options) *encoder {
-	return &encoder{o: o, valLocal: map[uint32]uint32{}}
+	return &encoder{o: o}
 }
 
 // encode returns the MVT bytes of tile z/x/y of the prepared layers, in
@@ -104,31 +105,27 @@ func (e *encoder) layer(d *layerData, z int, t xform, clipBox orb.Bound) {
 	}
 	e.usedKeys = e.usedKeys[:0]
 	e.usedVals = e.usedVals[:0]
-	if len(e.valLocal) > 1<<16 {
-		e.valLocal = map[uint32]uint32{}
-	} else {
-		clear(e.valLocal)
+	if len(e.valLocal) < d.shared {
+		e.valLocal = make([]uint32, d.shared)
+		e.valStamp = make([]uint32, d.shared)
 	}
 	count := 0
 	for _, f := range e.cands {
 		if !e.geometry(f, z, t, clipBox) {
 			continue
 		}
-		e.featureTags(f)
+		e.featureTags(d, f)
 		e.geom = e.geom[:0]
 		for _, c := range e.cmds {
 			e.geom = protowire.AppendVarint(e.geom, uint64(c))
 		}
 		size := 0
-		size += protowire.SizeTag(1) + protowire.SizeVarint(f.id)
 		size += protowire.SizeTag(2) + protowire.SizeBytes(len(e.tags))
 		size += protowire.SizeTag(3) + 1
 		size += protowire.SizeTag(4) + protowire.SizeBytes(len(e.geom))
 		b := e.feats
 		b = protowire.AppendTag(b, 2, protowire.BytesType)
 		b = protowire.AppendVarint(b, uint64(size))
-		b = protowire.AppendTag(b, 1, protowire.VarintType)
-		b = protowire.AppendVarint(b, f.id)
 		b = protowire.AppendTag(b, 2, protowire.BytesType)
 		b = protowire.AppendBytes(b, e.tags)
 		b = protowire.AppendTag(b, 3, protowire.VarintType)
@@ -169,7 +166,7 @@ func (e *encoder) layer(d *layerData, z int, t xform, clipBox orb.Bound) {
 
 // featureTags writes f's tags, as indices into the layer's local tables,
 // into e.tags, adding to those tables what f uses first.
-func (e *encoder) featureTags(f *feat) {
+func (e *encoder) featureTags(d *layerData, f *feat) {
 	e.tags = e.tags[:0]
 	for i := 0; i+1 < len(f.tags); i += 2 {
 		gk, gv := f.tags[i], f.tags[i+1]
@@ -178,10 +175,16 @@ func (e *encoder) featureTags(f *feat) {
 			e.keyLocal[gk] = uint32(len(e.usedKeys))
 			e.usedKeys = append(e.usedKeys, gk)
 		}
-		lv, ok := e.valLocal[gv]
-		if !ok {
+		var lv uint32
+		switch {
+		case int(gv) >= d.shared: // used by this feature only
 			lv = uint32(len(e.usedVals))
-			e.valLocal[gv] = lv
+			e.usedVals = append(e.usedVals, gv)
+		case e.valStamp[gv] == e.stamp:
+			lv = e.valLocal[gv]
+		default:
+			lv = uint32(len(e.usedVals))
+			e.valStamp[gv], e.valLocal[gv] = e.stamp, lv
 			e.usedVals = append(e.usedVals, gv)
 		}
 		e.tags = protowire.AppendVarint(e.tags, uint64(e.keyLocal[gk]))

@@ -3,7 +3,6 @@ package tiles
 import (
 	"cmp"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"slices"
 
@@ -36,7 +35,6 @@ const (
 // the layer's key and value tables.
 type feat struct {
 	f     *twin.Feature
-	id    uint64 // MVT feature id: a stable 53-bit hash of f.ID
 	geom  orb.Geometry
 	simpl []orb.Geometry // by zoom below MaxZoom; nil entries use geom
 	bound orb.Bound      // of geom, Mercator unit square
@@ -63,6 +61,10 @@ type layerData struct {
 	n      int
 	keys   []string
 	values [][]byte // encoded vector_tile.Tile.Value messages
+	// shared is the number of values that more than one feature uses;
+	// they come first in values. A tile dedups only those: the others
+	// occur once in the layer, so at most once in a tile.
+	shared int
 	fields map[string]string
 }
 
@@ -153,15 +155,20 @@ func buildLayer(snap *twin.Snapshot, l twin.Layer, o Options) *layerData {
 		tb.key(k)
 	}
 	var propKeys []string
+	prepared := make([]*feat, 0, len(fs))
 	for _, f := range fs {
 		pf := prepareFeature(f, l, o)
 		if pf == nil {
 			continue
 		}
 		pf.tags = featureTags(tb, f, l, propKeys[:0])
+		prepared = append(prepared, pf)
+	}
+	d.keys = tb.keys
+	d.values, d.shared = sharedFirst(tb.values, prepared)
+	for _, pf := range prepared {
 		d.tree.Insert(pf.bound.Min, pf.bound.Max, pf)
 	}
-	d.keys, d.values = tb.keys, tb.values
 	d.fields = baseFields(l)
 	for k, t := range tb.fields {
 		if old, ok := d.fields[k]; ok && old != t {
@@ -170,6 +177,39 @@ func buildLayer(snap *twin.Snapshot, l twin.Layer, o Options) *layerData {
 		d.fields[k] = t
 	}
 	return d
+}
+
+// sharedFirst renumbers the values so that those used by more than one
+// feature come first, rewrites the features' tags to match, and returns
+// the reordered values and the number used more than once.
+func sharedFirst(values [][]byte, fs []*feat) ([][]byte, int) {
+	uses := make([]uint32, len(values))
+	for _, f := range fs {
+		for i := 1; i < len(f.tags); i += 2 {
+			uses[f.tags[i]]++
+		}
+	}
+	renum := make([]uint32, len(values))
+	out := make([][]byte, 0, len(values))
+	for i, v := range values {
+		if uses[i] > 1 {
+			renum[i] = uint32(len(out))
+			out = append(out, v)
+		}
+	}
+	shared := len(out)
+	for i, v := range values {
+		if uses[i] == 1 {
+			renum[i] = uint32(len(out))
+			out = append(out, v)
+		}
+	}
+	for _, f := range fs {
+		for i := 1; i < len(f.tags); i += 2 {
+			f.tags[i] = renum[f.tags[i]]
+		}
+	}
+	return out, shared
 }
 
 // baseFields are the fields every feature of a layer may carry, listed
@@ -256,7 +296,7 @@ func prepareFeature(f *twin.Feature, l twin.Layer, o Options) *feat {
 	if g == nil {
 		return nil
 	}
-	pf := &feat{f: f, geom: g, id: featureID(f.ID)}
+	pf := &feat{f: f, geom: g}
 	switch g.(type) {
 	case orb.Point, orb.MultiPoint:
 		pf.typ = geomPoint
@@ -345,17 +385,6 @@ func pointCount(g orb.Geometry) int {
 	}
 	return 0
 }
-
-// featureID hashes a feature's id to a stable integer that JavaScript
-// holds exactly (53 bits), for clients' feature state (hover, selection).
-func featureID(id string) uint64 {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(id))
-	return h.Sum64() & (1<<53 - 1)
-}
-
-// FeatureID is the MVT feature id that tiles give the feature with this id.
-func FeatureID(id string) uint64 { return featureID(id) }
 
 // largestFirst orders candidates for the per-tile cap: larger first, then
 // by id so that the choice is stable.

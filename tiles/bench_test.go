@@ -1,0 +1,187 @@
+package tiles_test
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kiruna-twin/kiruna-twin/scenes"
+	"github.com/kiruna-twin/kiruna-twin/scenes/kiruna"
+	"github.com/kiruna-twin/kiruna-twin/scenes/synth"
+	"github.com/kiruna-twin/kiruna-twin/tiles"
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
+)
+
+// benchModels are loaded once per process: the 1,000,000-building city
+// takes seconds to build.
+var benchModels sync.Map // name → *twin.Model
+
+func benchModel(b *testing.B, name string) *twin.Model {
+	if m, ok := benchModels.Load(name); ok {
+		return m.(*twin.Model)
+	}
+	m := twin.NewModel()
+	switch name {
+	case "kiruna":
+		bundle, err := scenes.Load(kiruna.Bundle())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := bundle.Into(m); err != nil {
+			b.Fatal(err)
+		}
+	case "city100k":
+		if err := m.Load(synth.City(100_000, 1, centre)); err != nil {
+			b.Fatal(err)
+		}
+	case "city1M":
+		if err := m.Load(synth.City(1_000_000, 1, centre)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchModels.Store(name, m)
+	return m
+}
+
+// TilesOver lists up to max tiles of zoom z over bound (lon/lat), spread
+// evenly over it.
+func TilesOver(bound orb.Bound, z, max int) [][3]int {
+	lo := maptile.At(orb.Point{bound.Min[0], bound.Max[1]}, maptile.Zoom(z))
+	hi := maptile.At(orb.Point{bound.Max[0], bound.Min[1]}, maptile.Zoom(z))
+	var all [][3]int
+	for x := lo.X; x <= hi.X; x++ {
+		for y := lo.Y; y <= hi.Y; y++ {
+			all = append(all, [3]int{z, int(x), int(y)})
+		}
+	}
+	if len(all) <= max {
+		return all
+	}
+	step := float64(len(all)) / float64(max)
+	out := make([][3]int, 0, max)
+	for i := 0; i < max; i++ {
+		out = append(out, all[int(float64(i)*step)])
+	}
+	return out
+}
+
+// BenchmarkColdTile builds tiles with no cache, as a first request does:
+// encode and gzip. Each op is one tile from a list spread over the data;
+// p50 and p99 are per tile.
+//
+//	go test ./tiles -run '^$' -bench BenchmarkColdTile -benchtime 2000x
+func BenchmarkColdTile(b *testing.B) {
+	for _, scene := range []string{"kiruna", "city100k", "city1M"} {
+		for z := 12; z <= 16; z++ {
+			b.Run(fmt.Sprintf("%s/z%d", scene, z), func(b *testing.B) {
+				m := benchModel(b, scene)
+				tl := tiles.New(m, tiles.Options{CacheBytes: -1})
+				defer tl.Close()
+				tl.Warm()
+				list := TilesOver(m.Snapshot().Bound(twin.Buildings), z, 4096)
+				lat := make([]time.Duration, 0, b.N)
+				bytes := 0
+				runtime.GC()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					t := list[i%len(list)]
+					t0 := time.Now()
+					tile, err := tl.Get(t[0], t[1], t[2], true)
+					lat = append(lat, time.Since(t0))
+					if err != nil {
+						b.Fatal(err)
+					}
+					bytes += len(tile.Data)
+				}
+				b.StopTimer()
+				reportLatency(b, lat)
+				b.ReportMetric(float64(bytes)/float64(b.N), "gzB/tile")
+			})
+		}
+	}
+}
+
+func reportLatency(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	q := func(p float64) float64 {
+		i := int(math.Min(float64(len(lat)-1), p*float64(len(lat))))
+		return float64(lat[i].Nanoseconds()) / 1000
+	}
+	b.ReportMetric(q(0.5), "p50-µs")
+	b.ReportMetric(q(0.99), "p99-µs")
+}
+
+// BenchmarkEncode is the encoder alone (no gzip), on the Kiruna scene.
+func BenchmarkEncode(b *testing.B) {
+	m := benchModel(b, "kiruna")
+	tl := tiles.New(m, tiles.Options{CacheBytes: -1})
+	tl.Warm()
+	for _, z := range []int{13, 15} {
+		b.Run(fmt.Sprintf("z%d", z), func(b *testing.B) {
+			list := TilesOver(m.Snapshot().Bound(twin.Buildings), z, 4096)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				t := list[i%len(list)]
+				if _, err := tl.Encode(t[0], t[1], t[2]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPrepare prepares every layer of a scene, as after a load.
+func BenchmarkPrepare(b *testing.B) {
+	for _, scene := range []string{"kiruna", "city100k"} {
+		b.Run(scene, func(b *testing.B) {
+			m := benchModel(b, scene)
+			for i := 0; i < b.N; i++ {
+				tl := tiles.New(m, tiles.Options{CacheBytes: -1})
+				tl.Warm()
+				tl.Close()
+			}
+		})
+	}
+}
+
+// BenchmarkCacheMemory fills the cache with every z12–z16 tile of the
+// Kiruna scene and reports the heap it holds per tile and per byte of
+// tile data.
+func BenchmarkCacheMemory(b *testing.B) {
+	m := benchModel(b, "kiruna")
+	for i := 0; i < b.N; i++ {
+		tl := tiles.New(m, tiles.Options{CacheBytes: 1 << 30})
+		tl.Warm()
+		var list [][3]int
+		for z := 12; z <= 16; z++ {
+			list = append(list, TilesOver(m.Snapshot().Bound(), z, 1<<20)...)
+		}
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		data := 0
+		for _, t := range list {
+			tile, err := tl.Get(t[0], t[1], t[2], true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			data += len(tile.Data)
+		}
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		st := tl.Cache().Stats()
+		held := float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		b.ReportMetric(float64(st.Tiles), "tiles")
+		b.ReportMetric(held/float64(st.Tiles), "heapB/tile")
+		b.ReportMetric(float64(data)/float64(st.Tiles), "dataB/tile")
+		b.ReportMetric((held-float64(data))/float64(st.Tiles), "overheadB/tile")
+		runtime.KeepAlive(tl)
+	}
+}
