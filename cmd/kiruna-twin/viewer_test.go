@@ -209,6 +209,10 @@ type viewer struct {
 
 func newViewer(t testing.TB, shots string) *viewer {
 	chromium := chromiumPath(t)
+	profile, err := os.MkdirTemp("", "kiruna-twin-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
 		chromedp.Flag("headless", true),
@@ -222,12 +226,20 @@ func newViewer(t testing.TB, shots string) *viewer {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 800),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelC(); cancelA() })
+	t.Cleanup(func() {
+		cancelC()
+		cancelA()
+		// Chromium's helpers can still be writing the profile for a moment
+		// after the browser is gone; what they leave is only temp files.
+		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	v := &viewer{t: t, ctx: ctx, log: &browserLog{}, dir: shots}
 	if err := chromedp.Listen(ctx, func(ev any) {
 		if e, ok := ev.(*network.EventRequestWillBeSent); ok && e.Request != nil {
