@@ -231,7 +231,7 @@ func (s *scan) read(ctx context.Context, r io.Reader, format Format, procs int) 
 		if procs <= 0 {
 			procs = runtime.GOMAXPROCS(0)
 		}
-		sc = osmpbf.New(ctx, r, procs)
+		sc = osmpbf.New(ctx, &pbfGuard{r: r}, procs)
 	default:
 		sc = osmxml.New(ctx, r)
 	}

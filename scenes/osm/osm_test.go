@@ -3,6 +3,7 @@ package osm
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 func decodeFile(t testing.TB, name string, opts Options) *Result {
@@ -267,4 +269,32 @@ func abs(v float64) float64 {
 		return -v
 	}
 	return v
+}
+
+// A PBF block that declares a huge uncompressed size is refused before
+// the decoder would allocate it.
+func TestPBFGuard(t *testing.T) {
+	var blob []byte
+	blob = protowire.AppendTag(blob, 2, protowire.VarintType) // raw_size
+	blob = protowire.AppendVarint(blob, 1<<31-1)
+	blob = protowire.AppendTag(blob, 3, protowire.BytesType) // zlib_data
+	blob = protowire.AppendBytes(blob, []byte{0x78, 0x9c, 0x03, 0x00})
+	var hdr []byte
+	hdr = protowire.AppendTag(hdr, 1, protowire.BytesType) // type
+	hdr = protowire.AppendString(hdr, "OSMHeader")
+	hdr = protowire.AppendTag(hdr, 3, protowire.VarintType) // datasize
+	hdr = protowire.AppendVarint(hdr, uint64(len(blob)))
+	file := binary.BigEndian.AppendUint32(nil, uint32(len(hdr)))
+	file = append(append(file, hdr...), blob...)
+	_, err := Decode(context.Background(), bytes.NewReader(file), PBF, Options{})
+	if !errors.Is(err, ErrBadOSM) || !strings.Contains(err.Error(), "uncompressed size 2147483647") {
+		t.Fatalf("err = %v, want ErrBadOSM naming the size", err)
+	}
+	// A header that claims a 1 GiB blob.
+	hdr = protowire.AppendTag(nil, 3, protowire.VarintType)
+	hdr = protowire.AppendVarint(hdr, 1<<30)
+	file = append(binary.BigEndian.AppendUint32(nil, uint32(len(hdr))), hdr...)
+	if _, err := Decode(context.Background(), bytes.NewReader(file), PBF, Options{}); !errors.Is(err, ErrBadOSM) {
+		t.Fatalf("err = %v, want ErrBadOSM", err)
+	}
 }
