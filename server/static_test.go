@@ -57,7 +57,10 @@ func TestViewerFiles(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := getStatic(t, s, tc.method, tc.path, tc.hdr)
-			if rec.Code != tc.status && !(tc.name == "escape attempt" && rec.Code == http.StatusMovedPermanently) {
+			// The mux answers a path with ".." by redirecting to the cleaned
+			// path, which is outside the viewer: anything but the file.
+			redirected := rec.Code >= 300 && rec.Code < 400 && !strings.HasPrefix(rec.Header().Get("Location"), viewerPrefix)
+			if rec.Code != tc.status && !(tc.name == "escape attempt" && redirected) {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body.String())
 			}
 			if rec.Code >= 300 {
