@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kiruna-twin/kiruna-twin/scenes/crs"
 	"github.com/kiruna-twin/kiruna-twin/scenes/internal/footprint"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
@@ -66,6 +67,21 @@ type shape struct {
 // vertices holds the real coordinates of one file or line.
 type vertices struct {
 	xyz []float64 // x, y, z of each vertex after the transform
+	ll  []orb.Point
+	has []bool // ll[i] is computed
+}
+
+// lonLat converts vertex i to WGS84 once.
+func (v *vertices) lonLat(c *crs.CRS, i int) orb.Point {
+	if v.ll == nil {
+		v.ll = make([]orb.Point, v.n())
+		v.has = make([]bool, v.n())
+	}
+	if !v.has[i] {
+		lon, lat := c.ToWGS84(v.xyz[3*i], v.xyz[3*i+1])
+		v.ll[i], v.has[i] = orb.Point{lon, lat}, true
+	}
+	return v.ll[i]
 }
 
 func (v *vertices) n() int { return len(v.xyz) / 3 }
@@ -624,8 +640,9 @@ func (d *decoder) solid(s *shape, verts *vertices) (geom.T, error) {
 		for _, r := range sf.rings {
 			ring := make([]geom.Coord, 0, len(r)+1)
 			for _, vi := range r {
-				x, y, z := verts.at(vi)
-				lon, lat := d.crs.ToWGS84(x, y)
+				_, _, z := verts.at(vi)
+				ll := verts.lonLat(d.crs, vi)
+				lon, lat := ll[0], ll[1]
 				if !finite(lon) || !finite(lat) {
 					return nil, fmt.Errorf("%w: vertex %d converts to no position", ErrOutsideCRS, vi)
 				}
