@@ -1,7 +1,10 @@
 package tiles_test
 
 import (
+	"bytes"
+
 	"fmt"
+	"github.com/klauspost/compress/gzip"
 	"math"
 	"runtime"
 	"slices"
@@ -117,13 +120,16 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(q(0.99), "p99-µs")
 }
 
-// BenchmarkEncode is the encoder alone (no gzip), on the Kiruna scene.
+// BenchmarkEncode is the encoder alone (no gzip).
 func BenchmarkEncode(b *testing.B) {
-	m := benchModel(b, "kiruna")
-	tl := tiles.New(m, tiles.Options{CacheBytes: -1})
-	tl.Warm()
-	for _, z := range []int{13, 15} {
-		b.Run(fmt.Sprintf("z%d", z), func(b *testing.B) {
+	for _, c := range []struct {
+		scene string
+		z     int
+	}{{"kiruna", 13}, {"kiruna", 15}, {"city100k", 14}, {"city100k", 16}} {
+		b.Run(fmt.Sprintf("%s/z%d", c.scene, c.z), func(b *testing.B) {
+			m, z := benchModel(b, c.scene), c.z
+			tl := tiles.New(m, tiles.Options{CacheBytes: -1})
+			tl.Warm()
 			list := TilesOver(m.Snapshot().Bound(twin.Buildings), z, 4096)
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
@@ -183,5 +189,37 @@ func BenchmarkCacheMemory(b *testing.B) {
 		b.ReportMetric(float64(data)/float64(st.Tiles), "dataB/tile")
 		b.ReportMetric((held-float64(data))/float64(st.Tiles), "overheadB/tile")
 		runtime.KeepAlive(tl)
+	}
+}
+
+// BenchmarkGzipLevels compresses a z14 and a z16 tile of the
+// 100,000-building city at the levels worth considering, to choose
+// Options.GzipLevel: time per tile and the size left.
+func BenchmarkGzipLevels(b *testing.B) {
+	m := benchModel(b, "city100k")
+	tl := tiles.New(m, tiles.Options{CacheBytes: -1})
+	for _, z := range []int{14, 16} {
+		tt := maptile.At(m.Snapshot().Bound().Center(), maptile.Zoom(z))
+		raw, err := tl.Encode(z, int(tt.X), int(tt.Y))
+		if err != nil || raw == nil {
+			b.Fatal(err)
+		}
+		for _, level := range []int{gzip.StatelessCompression, gzip.HuffmanOnly, 1, 3, 6} {
+			b.Run(fmt.Sprintf("z%d/level%d", z, level), func(b *testing.B) {
+				var buf bytes.Buffer
+				w, err := gzip.NewWriterLevel(&buf, level)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(raw)))
+				for i := 0; i < b.N; i++ {
+					buf.Reset()
+					w.Reset(&buf)
+					_, _ = w.Write(raw)
+					_ = w.Close()
+				}
+				b.ReportMetric(100*float64(buf.Len())/float64(len(raw)), "%-of-raw")
+			})
+		}
 	}
 }

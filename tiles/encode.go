@@ -30,6 +30,8 @@ type encoder struct {
 	cmds  []uint32
 	pts   []ipt
 	cands []*feat
+	clipA []orb.Point // scratch rings for clipping
+	clipB []orb.Point
 
 	// Local key and value tables of the layer being written, as maps from
 	// the layer's global tables.
@@ -202,7 +204,20 @@ func (e *encoder) geometry(f *feat, z int, t xform, clipBox orb.Bound) bool {
 	b := f.bound
 	inside := b.Min[0]*t.s-t.ox >= clipBox.Min[0] && b.Min[1]*t.s-t.oy >= clipBox.Min[1] &&
 		b.Max[0]*t.s-t.ox <= clipBox.Max[0] && b.Max[1]*t.s-t.oy <= clipBox.Max[1]
-	if !inside && f.typ != geomPoint {
+	if !inside && f.typ == geomPolygon {
+		switch g := g.(type) {
+		case orb.Polygon:
+			e.clippedPolygon(g, t, clipBox)
+		case orb.MultiPolygon:
+			for _, p := range g {
+				e.clippedPolygon(p, t, clipBox)
+			}
+		case orb.Ring:
+			e.clippedPolygon(orb.Polygon{g}, t, clipBox)
+		}
+		return len(e.cmds) > 0
+	}
+	if !inside && f.typ == geomLine {
 		g = clip.Geometry(clipBox, toTileUnits(g, t))
 		if g == nil {
 			return false
@@ -318,6 +333,73 @@ func (e *encoder) ring(r orb.Ring, t xform, exterior bool) bool {
 	}
 	e.cmds = append(e.cmds, command(cmdClosePath, 1))
 	return true
+}
+
+// clippedPolygon writes p clipped to box (tile units): each ring by
+// Sutherland–Hodgman into the encoder's scratch space, without allocating.
+func (e *encoder) clippedPolygon(p orb.Polygon, t xform, box orb.Bound) {
+	for i, r := range p {
+		a := e.clipA[:0]
+		for _, q := range r {
+			a = append(a, orb.Point{q[0]*t.s - t.ox, q[1]*t.s - t.oy})
+		}
+		b := e.clipB[:0]
+		for edge := 0; edge < 4 && len(a) > 0; edge++ {
+			b = clipEdge(b[:0], a, box, edge)
+			a, b = b, a
+		}
+		e.clipA, e.clipB = a, b
+		if !e.ring(a, xform{s: 1}, i == 0) && i == 0 {
+			return
+		}
+	}
+}
+
+// clipEdge appends to out the ring in cut by one edge of box (0 west,
+// 1 east, 2 north, 3 south, in tile units with y down).
+func clipEdge(out, in []orb.Point, box orb.Bound, edge int) []orb.Point {
+	inside := func(q orb.Point) bool {
+		switch edge {
+		case 0:
+			return q[0] >= box.Min[0]
+		case 1:
+			return q[0] <= box.Max[0]
+		case 2:
+			return q[1] >= box.Min[1]
+		}
+		return q[1] <= box.Max[1]
+	}
+	cut := func(a, c orb.Point) orb.Point {
+		switch edge {
+		case 0, 1:
+			x := box.Min[0]
+			if edge == 1 {
+				x = box.Max[0]
+			}
+			return orb.Point{x, a[1] + (x-a[0])*(c[1]-a[1])/(c[0]-a[0])}
+		}
+		y := box.Min[1]
+		if edge == 3 {
+			y = box.Max[1]
+		}
+		return orb.Point{a[0] + (y-a[1])*(c[0]-a[0])/(c[1]-a[1]), y}
+	}
+	n := len(in)
+	if n > 1 && in[0] == in[n-1] {
+		n-- // work on the open ring
+	}
+	for i := 0; i < n; i++ {
+		a, c := in[(i+n-1)%n], in[i]
+		switch ain, cin := inside(a), inside(c); {
+		case cin && !ain:
+			out = append(out, cut(a, c), c)
+		case cin:
+			out = append(out, c)
+		case ain:
+			out = append(out, cut(a, c))
+		}
+	}
+	return out
 }
 
 func (e *encoder) moveCursor(p ipt) {

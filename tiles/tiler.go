@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"sort"
 	"sync"
@@ -27,14 +28,20 @@ type Tiler struct {
 	cancel func()
 	follow sync.Mutex // serialises onChange
 
-	encoders sync.Pool
-	gzips    sync.Pool
+	// Free lists of encoders and gzip writers. Channels rather than
+	// sync.Pool: a pool is emptied at every GC, and a gzip writer or a
+	// grown encoder is costly to make again.
+	encoders chan *encoder
+	gzips    chan *gzipper
 }
 
 // state is one snapshot of the model with its layers prepared lazily.
 type state struct {
 	snap   *twin.Snapshot
 	layers []*lazyLayer
+
+	once sync.Once
+	all  []*layerData // every layer, prepared on first use
 }
 
 type lazyLayer struct {
@@ -64,7 +71,8 @@ func New(m *twin.Model, o Options) *Tiler {
 	if o.CacheBytes > 0 {
 		t.cache = NewCache(o.CacheBytes, o.MinZoom, o.MaxZoom, o.Buffer)
 	}
-	t.encoders.New = func() any { return newEncoder(o) }
+	free := 2 * runtime.GOMAXPROCS(0)
+	t.encoders, t.gzips = make(chan *encoder, free), make(chan *gzipper, free)
 	// Subscribe before reading the first snapshot, so that no change falls
 	// between the two.
 	t.cancel = m.Subscribe(t.onChange)
@@ -109,11 +117,13 @@ func (t *Tiler) onChange(c twin.Change) {
 }
 
 func (s *state) prepared() []*layerData {
-	out := make([]*layerData, len(s.layers))
-	for i, l := range s.layers {
-		out[i] = l.get()
-	}
-	return out
+	s.once.Do(func() {
+		s.all = make([]*layerData, len(s.layers))
+		for i, l := range s.layers {
+			s.all[i] = l.get()
+		}
+	})
+	return s.all
 }
 
 // Warm prepares every layer of the current snapshot now, rather than on
@@ -129,8 +139,8 @@ func (t *Tiler) Encode(z, x, y int) ([]byte, error) {
 	if err := t.o.CheckTile(z, x, y); err != nil {
 		return nil, err
 	}
-	e := t.encoders.Get().(*encoder)
-	defer t.encoders.Put(e)
+	e := t.getEncoder()
+	defer t.putEncoder(e)
 	b := e.encode(t.state.Load().prepared(), z, x, y)
 	if b == nil {
 		return nil, nil
@@ -154,7 +164,7 @@ func (t *Tiler) Get(z, x, y int, gzipped bool) (*Tile, error) {
 		epoch = t.cache.Epoch() // before the state: see Cache.Put
 	}
 	st := t.state.Load()
-	e := t.encoders.Get().(*encoder)
+	e := t.getEncoder()
 	raw := e.encode(st.prepared(), z, x, y)
 	tile := &Tile{Size: len(raw), ETag: etag(raw), Gzipped: gzipped || t.cache != nil}
 	if len(raw) > 0 {
@@ -164,7 +174,7 @@ func (t *Tiler) Get(z, x, y int, gzipped bool) (*Tile, error) {
 			tile.Data = slices.Clone(raw)
 		}
 	}
-	t.encoders.Put(e)
+	t.putEncoder(e)
 	if t.cache != nil {
 		t.cache.Put(z, x, y, tile, epoch)
 	}
@@ -196,9 +206,30 @@ type gzipper struct {
 	w   *gzip.Writer
 }
 
+func (t *Tiler) getEncoder() *encoder {
+	select {
+	case e := <-t.encoders:
+		return e
+	default:
+		return newEncoder(t.o)
+	}
+}
+
+func (t *Tiler) putEncoder(e *encoder) {
+	if cap(e.tile) > 4<<20 {
+		return // a huge tile's buffers: let them go
+	}
+	select {
+	case t.encoders <- e:
+	default:
+	}
+}
+
 func (t *Tiler) gzip(raw []byte) []byte {
-	g, _ := t.gzips.Get().(*gzipper)
-	if g == nil {
+	var g *gzipper
+	select {
+	case g = <-t.gzips:
+	default:
 		g = &gzipper{}
 		w, err := gzip.NewWriterLevel(&g.buf, t.o.GzipLevel)
 		if err != nil {
@@ -211,7 +242,12 @@ func (t *Tiler) gzip(raw []byte) []byte {
 	_, _ = g.w.Write(raw) // writes to a bytes.Buffer do not fail
 	_ = g.w.Close()
 	out := slices.Clone(g.buf.Bytes())
-	t.gzips.Put(g)
+	if g.buf.Cap() <= 4<<20 {
+		select {
+		case t.gzips <- g:
+		default:
+		}
+	}
 	return out
 }
 
