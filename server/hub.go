@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,9 +85,10 @@ type Hub struct {
 	boxes   rtree.RTreeG[*client]
 	count   atomic.Int64
 
-	quit chan struct{}
-	done chan struct{}
-	once sync.Once
+	quit  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+	naive chan []twin.SensorState
 }
 
 type hubMetrics struct {
@@ -124,6 +126,9 @@ func NewHub(opts HubOptions, reg prometheus.Registerer, log *slog.Logger) *Hub {
 	opts.defaults()
 	h := &Hub{opts: opts, log: log, m: newHubMetrics(reg), pending: map[string]twin.SensorState{},
 		clients: map[*client]struct{}{}, quit: make(chan struct{}), done: make(chan struct{})}
+	if opts.Naive {
+		h.naive = make(chan []twin.SensorState, 256)
+	}
 	go h.run()
 	return h
 }
@@ -155,7 +160,9 @@ func (h *Hub) Close() {
 // records them for the next tick.
 func (h *Hub) OnStates(states []twin.SensorState) {
 	if h.opts.Naive {
-		h.naiveFanOut(states)
+		// As the textbook hub: the broadcast goes to the hub's goroutine
+		// over a channel (the sender waits when it is full).
+		h.naive <- slices.Clone(states)
 		return
 	}
 	h.pmu.Lock()
@@ -177,6 +184,9 @@ func (h *Hub) run() {
 		select {
 		case <-h.quit:
 			return
+		case states := <-h.naive: // nil unless naive
+			h.naiveFanOut(states)
+			continue
 		case <-t.C:
 		}
 		h.pmu.Lock()

@@ -332,3 +332,19 @@ func TestCoalesceKeepsTheNewestPerSensor(t *testing.T) {
 		}
 	}
 }
+
+// The naive design (for comparison benchmarks) sends one frame per update.
+func TestWSNaiveModeOneFramePerUpdate(t *testing.T) {
+	e := newLiveEnv(t, HubOptions{Naive: true})
+	c := e.dial(t, nil)
+	send(t, c, `{"type":"subscribe","bbox":[19,66,21,68]}`)
+	nextOf(t, c, "snapshot")
+	now := time.Now()
+	e.ingest(t, twin.Reading{Sensor: "s11", Time: now, Value: 1}, twin.Reading{Sensor: "s12", Time: now, Value: 2})
+	for _, want := range []string{"s11", "s12"} {
+		m := nextOf(t, c, "update")
+		if len(m.Sensors) != 1 || m.Sensors[0].ID != want {
+			t.Fatalf("naive frame %+v, want one update of %s", m, want)
+		}
+	}
+}
