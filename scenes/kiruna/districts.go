@@ -233,9 +233,9 @@ func ordinaryBuilding(d district, p districtPlan, r *rand.Rand, geom orb.Polygon
 			case k < 0.45:
 				f.Life.From = at("2022-09-01")
 			case k < 0.65:
-				f.Life.From = synth.Year(2019 + r.IntN(3)).AddDate(0, month(), 0)
+				f.Life.From = synth.Year(2019+r.IntN(3)).AddDate(0, month(), 0)
 			default:
-				f.Life.From = synth.Year(2023 + r.IntN(13)).AddDate(0, month(), 0)
+				f.Life.From = synth.Year(2023+r.IntN(13)).AddDate(0, month(), 0)
 			}
 		}
 	case "old", "both":
@@ -243,7 +243,7 @@ func ordinaryBuilding(d district, p districtPlan, r *rand.Rand, geom orb.Polygon
 			break
 		}
 		if p.clearedFrom > 0 {
-			f.Life.To = synth.Year(p.clearedFrom + r.IntN(p.clearedTo-p.clearedFrom)).AddDate(0, month(), 0)
+			f.Life.To = synth.Year(p.clearedFrom+r.IntN(p.clearedTo-p.clearedFrom)).AddDate(0, month(), 0)
 			f.Status = twin.Demolished
 			break
 		}
@@ -259,7 +259,7 @@ func ordinaryBuilding(d district, p districtPlan, r *rand.Rand, geom orb.Polygon
 		}
 		if f.Life.To.IsZero() && r.IntN(30) == 0 {
 			// Now and then a building goes for ordinary reasons.
-			f.Life.To = synth.Year(built + 20 + r.IntN(40)).AddDate(0, month(), 0)
+			f.Life.To = synth.Year(built+20+r.IntN(40)).AddDate(0, month(), 0)
 			if f.Life.To.Year() < 2026 {
 				f.Status = twin.Demolished
 			} else {

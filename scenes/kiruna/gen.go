@@ -115,6 +115,26 @@ var landmarkKinds = map[string]string{
 	"old_town_hall": "town_hall", "kristallen": "town_hall",
 }
 
+// landmarkNames are the labels of the landmarks in Swedish and English;
+// the facts' own names are English descriptions, kept as "description".
+var landmarkNames = map[string][2]string{
+	"old_town_centre":             {"Gamla Kiruna centrum", "Old Kiruna centre"},
+	"new_town_centre":             {"Nya Kiruna centrum", "New Kiruna centre"},
+	"new_centre_decision_point":   {"Nya centrums läge (beslut 2010)", "New centre site (2010 decision)"},
+	"kiruna_church_old":           {"Kiruna kyrka (ursprunglig plats)", "Kiruna church (original site)"},
+	"kiruna_church_new":           {"Kiruna kyrka (ny plats)", "Kiruna church (new site)"},
+	"kiirunavaara_summit":         {"Kiirunavaara", "Kiirunavaara"},
+	"luossavaara_summit":          {"Luossavaara", "Luossavaara"},
+	"kiruna_c_old_station":        {"Kiruna C (gamla stationen)", "Kiruna C (old station)"},
+	"temporary_station_2013":      {"Tillfälliga stationen", "Temporary station"},
+	"new_station_planned":         {"Nya resecentrum (planerat)", "New station (planned)"},
+	"kiruna_airport":              {"Kiruna flygplats", "Kiruna Airport"},
+	"hjalmar_lundbohmsgarden_old": {"Hjalmar Lundbohmsgården (ursprunglig plats)", "Hjalmar Lundbohmsgården (original site)"},
+	"hjalmar_lundbohmsgarden_new": {"Hjalmar Lundbohmsgården (ny plats)", "Hjalmar Lundbohmsgården (new site)"},
+	"old_town_hall":               {"Gamla stadshuset", "Old town hall"},
+	"kristallen":                  {"Kristallen", "Kristallen"},
+}
+
 // landmarkLives dates each landmark from facts/timeline.csv.
 var landmarkLives = map[string][2]string{
 	"old_town_centre":             {"1900-04-27", ""},
@@ -145,11 +165,16 @@ func landmarkFeatures(lms []landmark) []*twin.Feature {
 		if kind == "" {
 			kind = "place"
 		}
-		name, _, _ := strings.Cut(l.Name, " (")
-		name, _, _ = strings.Cut(name, ", ")
+		names, ok := landmarkNames[l.ID]
+		if !ok {
+			n, _, _ := strings.Cut(l.Name, " (")
+			n, _, _ = strings.Cut(n, ", ")
+			names = [2]string{n, n}
+		}
+		name := names[0]
 		f := &twin.Feature{ID: l.ID, Layer: twin.Landmarks, Kind: kind, Name: name, Geometry: l.At,
 			Life: twin.Lifespan{From: at(life[0]), To: at(life[1])}, Confidence: twin.Confidence(l.Confidence), Source: l.Source,
-			Props: map[string]any{"era": l.Era, "description": l.Name}}
+			Props: map[string]any{"era": l.Era, "description": l.Name, "name_en": names[1]}}
 		if l.Note != "" {
 			f.Props["note"] = l.Note
 		}
