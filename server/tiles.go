@@ -12,6 +12,7 @@ import (
 	"github.com/kiruna-twin/kiruna-twin/static"
 	"github.com/kiruna-twin/kiruna-twin/tiles"
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Vector tiles, as API.md sets them out:
@@ -39,6 +40,25 @@ var (
 )
 
 func (s *Server) tileRoutes() {
+	if c := s.tiles.Cache(); c != nil {
+		stat := func(f func(tiles.CacheStats) float64) func() float64 {
+			return func() float64 { return f(c.Stats()) }
+		}
+		s.cfg.Registry.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kiruna_tile_cache_hits_total", Help: "Tiles served from the cache."},
+				stat(func(st tiles.CacheStats) float64 { return float64(st.Hits) })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kiruna_tile_cache_misses_total", Help: "Tiles built because the cache did not hold them."},
+				stat(func(st tiles.CacheStats) float64 { return float64(st.Misses) })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kiruna_tile_cache_evictions_total", Help: "Tiles dropped to stay within the cache's bytes."},
+				stat(func(st tiles.CacheStats) float64 { return float64(st.Evictions) })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kiruna_tile_cache_invalidated_total", Help: "Tiles dropped because an edit touched them."},
+				stat(func(st tiles.CacheStats) float64 { return float64(st.Invalidated) })),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kiruna_tile_cache_bytes", Help: "Bytes held by the tile cache, as counted against its bound."},
+				stat(func(st tiles.CacheStats) float64 { return float64(st.Bytes) })),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kiruna_tile_cache_tiles", Help: "Tiles held by the tile cache."},
+				stat(func(st tiles.CacheStats) float64 { return float64(st.Tiles) })),
+		)
+	}
 	s.mux.HandleFunc("GET /tiles.json", s.handleTileJSON)
 	s.mux.HandleFunc("GET /tiles/{z}/{x}/{file}", s.handleTile)
 	s.mux.HandleFunc("GET /style.json", s.handleStyle)

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/scenes/synth"
-	"github.com/kiruna-twin/kiruna-twin/tiles"
 	"github.com/kiruna-twin/kiruna-twin/server/internal/load"
+	"github.com/kiruna-twin/kiruna-twin/tiles"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"

@@ -408,3 +408,17 @@ func FuzzParseTileCoords(f *testing.F) {
 		}
 	})
 }
+
+func TestTileCacheMetrics(t *testing.T) {
+	s, _ := kirunaServer(t)
+	sc := s.Scene()
+	path := tilePathAt(orb.Point{sc.Center[0], sc.Center[1]}, 15)
+	get(t, s, path)
+	get(t, s, path)
+	body := get(t, s, "/metrics").Body.String()
+	for _, want := range []string{"kiruna_tile_cache_hits_total 1", "kiruna_tile_cache_misses_total 1", "kiruna_tile_cache_tiles 1"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

@@ -33,6 +33,9 @@ type Tiler struct {
 	// grown encoder is costly to make again.
 	encoders chan *encoder
 	gzips    chan *gzipper
+
+	inflightMu sync.Mutex
+	inflight   map[uint64]*call
 }
 
 // state is one snapshot of the model with its layers prepared lazily.
@@ -67,7 +70,7 @@ func New(m *twin.Model, o Options) *Tiler {
 		o = Options{}
 	}
 	o = o.withDefaults()
-	t := &Tiler{o: o, model: m}
+	t := &Tiler{o: o, model: m, inflight: map[uint64]*call{}}
 	if o.CacheBytes > 0 {
 		t.cache = NewCache(o.CacheBytes, o.MinZoom, o.MaxZoom, o.Buffer)
 	}
@@ -159,10 +162,50 @@ func (t *Tiler) Get(z, x, y int, gzipped bool) (*Tile, error) {
 			return plainIfNeeded(tile, gzipped)
 		}
 	}
-	var epoch uint64
-	if t.cache != nil {
-		epoch = t.cache.Epoch() // before the state: see Cache.Put
+	if t.cache == nil {
+		return t.build(z, x, y, gzipped, 0)
 	}
+	// Concurrent misses of one tile (many viewers reloading after an
+	// edit) wait for a single build.
+	// A build that began before the latest change may be stale: join only
+	// one that began after it.
+	k := tileKey(z, x, y)
+	t.inflightMu.Lock()
+	if c, ok := t.inflight[k]; ok && c.epoch == t.cache.Epoch() {
+		t.inflightMu.Unlock()
+		<-c.done
+		if c.err != nil {
+			return nil, c.err
+		}
+		return plainIfNeeded(c.tile, gzipped)
+	}
+	c := &call{done: make(chan struct{}), epoch: t.cache.Epoch()}
+	t.inflight[k] = c
+	t.inflightMu.Unlock()
+	c.tile, c.err = t.build(z, x, y, true, c.epoch)
+	t.inflightMu.Lock()
+	if t.inflight[k] == c {
+		delete(t.inflight, k)
+	}
+	t.inflightMu.Unlock()
+	close(c.done)
+	if c.err != nil {
+		return nil, c.err
+	}
+	return plainIfNeeded(c.tile, gzipped)
+}
+
+type call struct {
+	epoch uint64 // the cache's epoch when the build began
+	done  chan struct{}
+	tile  *Tile
+	err   error
+}
+
+// build makes a tile from the current state and, when there is a cache,
+// stores it (gzipped) unless a change came in since epoch, which the
+// caller read from the cache before calling (see Cache.Put).
+func (t *Tiler) build(z, x, y int, gzipped bool, epoch uint64) (*Tile, error) {
 	st := t.state.Load()
 	e := t.getEncoder()
 	raw := e.encode(st.prepared(), z, x, y)
@@ -178,7 +221,7 @@ func (t *Tiler) Get(z, x, y int, gzipped bool) (*Tile, error) {
 	if t.cache != nil {
 		t.cache.Put(z, x, y, tile, epoch)
 	}
-	return plainIfNeeded(tile, gzipped)
+	return tile, nil
 }
 
 func plainIfNeeded(tile *Tile, gzipped bool) (*Tile, error) {
