@@ -51,6 +51,30 @@ func TestImportCommand(t *testing.T) {
 	}
 }
 
+// A GeoJSON file goes to the buildings layer; features without a date
+// start at --from.
+func TestImportGeoJSON(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "houses.geojson")
+	gj := `{"type":"FeatureCollection","features":[{"type":"Feature","id":"h1","properties":{"height":7,"kind":"house"},` +
+		`"geometry":{"type":"Polygon","coordinates":[[[10,50],[10.001,50],[10.001,50.001],[10,50.001],[10,50]]]}}]}`
+	if err := os.WriteFile(in, []byte(gj), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"import", "--geojson", in, "--out", out, "--from", "2001"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	b, err := scenes.Load(os.DirFS(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Scene.ID != "houses" || len(b.Features) != 1 || b.Features[0].Layer != twin.Buildings || b.Features[0].Life.From.Year() != 2001 {
+		t.Errorf("scene %q, features %+v", b.Scene.ID, b.Features)
+	}
+}
+
 func TestImportCommandErrors(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {

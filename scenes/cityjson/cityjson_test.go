@@ -395,3 +395,45 @@ func TestSeqErrors(t *testing.T) {
 		t.Fatalf("err %v, %d features", err, len(res.Features))
 	}
 }
+
+// A building as 3DBAG publishes it: the building holds an LoD 0 footprint,
+// its part the solids of several levels of detail. The part is imported,
+// with its highest level of detail, and not the building besides.
+func TestBuildingWithFootprintAndPart(t *testing.T) {
+	in := file(`{"b":{"type":"Building","attributes":{"name":"Huset"},"children":["b-0"],` +
+		`"geometry":[{"type":"MultiSurface","lod":"0","boundaries":[[[0,1,2,3]]]}]},` +
+		`"b-0":{"type":"BuildingPart","parents":["b"],"geometry":[` +
+		`{"type":"Solid","lod":"1.2","boundaries":[[[[0,3,2,1]],[[4,5,6,7]],[[0,1,5,4]],[[1,2,6,5]],[[2,3,7,6]],[[3,0,4,7]]]]},` +
+		`{"type":"Solid","lod":"2.2","boundaries":[[[[0,3,2,1]],[[4,5,6,7]],[[0,1,5,4]],[[1,2,6,5]],[[2,3,7,6]],[[3,0,4,7]]]]}]}}`)
+	res, err := Decode([]byte(in), Options{IDPrefix: "p/", Layer: twin.Pilots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Features) != 1 {
+		t.Fatalf("%d features, want the part alone", len(res.Features))
+	}
+	f := res.Features[0]
+	if f.ID != "p/b-0" || f.Props["building"] != "p/b" || f.Props["lod"] != "2.2" || f.Name != "Huset" || f.Layer != twin.Pilots || f.Height != 5 {
+		t.Errorf("part = %+v", f)
+	}
+}
+
+// A ground made of several faces (here two triangles) gives a
+// MultiPolygon footprint.
+func TestTriangulatedGround(t *testing.T) {
+	in := file(`{"b":{"type":"Building","geometry":[{"type":"Solid","lod":"2.2","boundaries":[[` +
+		`[[0,2,1]],[[0,3,2]],[[4,5,6,7]],[[0,1,5,4]],[[1,2,6,5]],[[2,3,7,6]],[[3,0,4,7]]]]}]}}`)
+	res, err := Decode([]byte(in), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, ok := res.Features[0].Geometry.(orb.MultiPolygon)
+	if !ok || len(mp) != 2 {
+		t.Fatalf("footprint %#v, want two triangles", res.Features[0].Geometry)
+	}
+	for _, p := range mp {
+		if p[0].Orientation() != orb.CCW {
+			t.Error("a triangle is not counter-clockwise")
+		}
+	}
+}
