@@ -1,0 +1,383 @@
+package twin
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kiruna-twin/kiruna-twin/twin/wal"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+	"github.com/twpayne/go-geom"
+	geomwkb "github.com/twpayne/go-geom/encoding/wkb"
+)
+
+// A pilot is a company's overlay in the testbed: a named set of features
+// in the pilots layer, created, replaced and withdrawn whole. Pilot names
+// are unique across companies; a pilot belongs to the company that first
+// put it.
+
+// Errors of pilots, for errors.Is.
+var (
+	ErrBadPilotName   = errors.New("a pilot name is 1–64 lower-case letters, digits, '_' or '-'")
+	ErrNotPilotOwner  = errors.New("the pilot belongs to another company")
+	ErrPilotNotFound  = errors.New("no such pilot")
+	ErrPilotTooLarge  = errors.New("the pilot is too large")
+	ErrPilotsReadOnly = errors.New("pilots are closed for writing")
+)
+
+// PilotInfo describes a stored pilot.
+type PilotInfo struct {
+	ID       string
+	Company  string
+	Updated  time.Time
+	Features int
+	Bound    orb.Bound
+}
+
+type pilot struct {
+	info     PilotInfo
+	features []*Feature
+}
+
+// PilotStore is the durable store of every company's pilots, in its own
+// append-only log; it keeps the model's pilots layer equal to what the log
+// holds. Its methods are safe for concurrent use.
+type PilotStore struct {
+	model  *Model
+	log    *wal.Log
+	unlock func()
+	clock  func() time.Time
+
+	mu     sync.Mutex // guards pilots; writes are ordered by the log
+	pilots map[string]*pilot
+}
+
+// Record kinds of the pilots log.
+const (
+	recPilotPut    byte = 1
+	recPilotDelete byte = 2
+)
+
+// PilotFeatureID is the model id of feature fid of pilot p.
+func PilotFeatureID(p, fid string) string { return "pilot:" + p + ":" + fid }
+
+// ValidPilotName reports whether s can name a pilot.
+func ValidPilotName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// OpenPilots opens (or creates) the pilots log in dir and puts every
+// stored pilot into the model's pilots layer.
+func OpenPilots(dir string, model *Model, logger *slog.Logger) (*PilotStore, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	p := &PilotStore{model: model, clock: time.Now, pilots: map[string]*pilot{}}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("opening the pilots: %w", err)
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening the pilots in %s: %w", dir, err)
+	}
+	replay := func(r wal.Record) error {
+		switch r.Kind {
+		case recPilotPut:
+			pl, err := decodePilot(r.Data)
+			if err != nil {
+				return err
+			}
+			if old, ok := p.pilots[pl.info.ID]; ok && old.info.Company != pl.info.Company {
+				return nil // the first owner keeps it, as when it was written
+			}
+			if err := prepareAll(pl.features); err != nil {
+				return fmt.Errorf("pilot %s: %w", pl.info.ID, err)
+			}
+			p.pilots[pl.info.ID] = pl
+		case recPilotDelete:
+			delete(p.pilots, string(r.Data))
+		default:
+			return fmt.Errorf("unknown pilot record kind %d", r.Kind)
+		}
+		return nil
+	}
+	log, err := wal.Open(dir, wal.Options{Snapshot: p.snapshot, Logger: logger}, replay)
+	if err != nil {
+		unlock()
+		return nil, fmt.Errorf("opening the pilots in %s: %w", dir, err)
+	}
+	p.log, p.unlock = log, unlock
+	var all []*Feature
+	for _, pl := range p.pilots {
+		all = append(all, pl.features...)
+	}
+	if _, err := model.Apply(Edit{Layer: Pilots, RemoveIf: func(*Feature) bool { return true }, Add: all}); err != nil {
+		log.Close()
+		unlock()
+		return nil, fmt.Errorf("opening the pilots: %w", err)
+	}
+	return p, nil
+}
+
+// Close stops accepting writes and closes the log.
+func (p *PilotStore) Close() error {
+	err := p.log.Close()
+	p.unlock()
+	return err
+}
+
+// Owner returns the company of pilot id.
+func (p *PilotStore) Owner(id string) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pl, ok := p.pilots[id]
+	if !ok {
+		return "", false
+	}
+	return pl.info.Company, true
+}
+
+// List returns every pilot, sorted by name.
+func (p *PilotStore) List() []PilotInfo {
+	p.mu.Lock()
+	out := make([]PilotInfo, 0, len(p.pilots))
+	for _, pl := range p.pilots {
+		out = append(out, pl.info)
+	}
+	p.mu.Unlock()
+	slices.SortFunc(out, func(a, b PilotInfo) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Put creates or replaces pilot id of company with features (of any layer
+// and id: Put gives each the pilots layer, a model id made of the pilot's
+// name and its own id, and the properties "pilot" and "company"). It
+// returns once the pilot is durable and in the model; readers see the old
+// pilot or the new one, never a mix. On error nothing changes.
+func (p *PilotStore) Put(ctx context.Context, company, id string, features []*Feature) (info PilotInfo, created bool, err error) {
+	if !ValidPilotName(id) {
+		return PilotInfo{}, false, fmt.Errorf("%w: %q", ErrBadPilotName, id)
+	}
+	if owner, ok := p.Owner(id); ok && owner != company {
+		return PilotInfo{}, false, fmt.Errorf("%w: %s", ErrNotPilotOwner, id)
+	}
+	fs := make([]*Feature, len(features))
+	seen := make(map[string]int, len(features))
+	for i, f := range features {
+		c := *f
+		c.Layer = Pilots
+		if c.ID == "" {
+			c.ID = fmt.Sprint(i)
+		}
+		if j, dup := seen[c.ID]; dup {
+			return PilotInfo{}, false, &IndexError{Index: i, Err: fieldErr("id", fmt.Errorf("%w %q (also feature %d)", ErrDuplicateID, c.ID, j))}
+		}
+		seen[c.ID] = i
+		c.ID = PilotFeatureID(id, c.ID)
+		props := make(map[string]any, len(f.Props)+2)
+		for k, v := range f.Props {
+			switch v.(type) {
+			case string, float64, bool:
+				props[k] = v
+			case nil:
+			default:
+				props[k] = fmt.Sprint(v)
+			}
+		}
+		props["pilot"], props["company"] = id, company
+		c.Props = props
+		fs[i] = &c
+	}
+	if err := prepareAll(fs); err != nil {
+		return PilotInfo{}, false, err
+	}
+	info = PilotInfo{ID: id, Company: company, Updated: p.clock().UTC().Truncate(time.Millisecond), Features: len(fs)}
+	for i, f := range fs {
+		if i == 0 {
+			info.Bound = f.bound
+		} else {
+			info.Bound = info.Bound.Union(f.bound)
+		}
+	}
+	pl := &pilot{info: info, features: fs}
+	data, err := encodePilot(pl)
+	if err != nil {
+		return PilotInfo{}, false, err
+	}
+	if len(data) > wal.MaxRecord {
+		return PilotInfo{}, false, fmt.Errorf("%w: %d bytes stored, at most %d", ErrPilotTooLarge, len(data), wal.MaxRecord)
+	}
+	var applyErr error
+	err = p.log.Commit(ctx, []wal.Record{{Kind: recPilotPut, Data: data}}, func() {
+		// Runs in log order: a concurrent Put of the same name by another
+		// company that won the race is caught here.
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		old, existed := p.pilots[id]
+		if existed && old.info.Company != company {
+			applyErr = fmt.Errorf("%w: %s", ErrNotPilotOwner, id)
+			return
+		}
+		created = !existed
+		if _, err := p.model.Apply(Edit{Layer: Pilots, RemoveIf: isPilot(id), Add: fs}); err != nil {
+			applyErr = err
+			return
+		}
+		p.pilots[id] = pl
+	})
+	if err != nil {
+		return PilotInfo{}, false, err
+	}
+	if applyErr != nil {
+		// The record is in the log but was not applied; replay skips it the
+		// same way, since replay keeps the first owner too.
+		return PilotInfo{}, false, applyErr
+	}
+	return info, created, nil
+}
+
+func isPilot(id string) func(*Feature) bool {
+	prefix := PilotFeatureID(id, "")
+	return func(f *Feature) bool { return strings.HasPrefix(f.ID, prefix) }
+}
+
+// Delete withdraws pilot id of company, durably.
+func (p *PilotStore) Delete(ctx context.Context, company, id string) error {
+	owner, ok := p.Owner(id)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrPilotNotFound, id)
+	}
+	if owner != company {
+		return fmt.Errorf("%w: %s", ErrNotPilotOwner, id)
+	}
+	var applyErr error
+	err := p.log.Commit(ctx, []wal.Record{{Kind: recPilotDelete, Data: []byte(id)}}, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if _, ok := p.pilots[id]; !ok {
+			applyErr = fmt.Errorf("%w: %s", ErrPilotNotFound, id)
+			return
+		}
+		if _, err := p.model.Apply(Edit{Layer: Pilots, RemoveIf: isPilot(id)}); err != nil {
+			applyErr = err
+			return
+		}
+		delete(p.pilots, id)
+	})
+	if err != nil {
+		return err
+	}
+	return applyErr
+}
+
+// snapshot writes every pilot as a put record, for a checkpoint.
+func (p *PilotStore) snapshot() func(emit func(wal.Record) error) error {
+	p.mu.Lock()
+	pls := make([]*pilot, 0, len(p.pilots))
+	for _, pl := range p.pilots {
+		pls = append(pls, pl)
+	}
+	p.mu.Unlock()
+	return func(emit func(wal.Record) error) error {
+		for _, pl := range pls {
+			data, err := encodePilot(pl)
+			if err != nil {
+				return err
+			}
+			if err := emit(wal.Record{Kind: recPilotPut, Data: data}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// The stored form of a pilot: gob, with geometry as WKB (2D, orb) and
+// EWKB-free WKB (3D, go-geom).
+type pilotRecord struct {
+	ID, Company string
+	Updated     time.Time
+	Features    []featureRecord
+}
+
+type featureRecord struct {
+	ID, Kind, Name               string
+	Geometry, Solid              []byte
+	Height, Base                 float64
+	From, To                     time.Time
+	Status, Lineage, Source, Con string
+	Props                        map[string]any
+}
+
+func encodePilot(pl *pilot) ([]byte, error) {
+	r := pilotRecord{ID: pl.info.ID, Company: pl.info.Company, Updated: pl.info.Updated, Features: make([]featureRecord, len(pl.features))}
+	for i, f := range pl.features {
+		g, err := wkb.Marshal(f.Geometry)
+		if err != nil {
+			return nil, fmt.Errorf("storing feature %s: %w", f.ID, err)
+		}
+		fr := featureRecord{ID: f.ID, Kind: f.Kind, Name: f.Name, Geometry: g, Height: f.Height, Base: f.Base,
+			From: f.Life.From, To: f.Life.To, Status: string(f.Status), Lineage: f.Lineage, Source: f.Source,
+			Con: string(f.Confidence), Props: f.Props}
+		if f.Solid != nil {
+			if fr.Solid, err = geomwkb.Marshal(f.Solid, geomwkb.NDR); err != nil {
+				return nil, fmt.Errorf("storing the 3D geometry of %s: %w", f.ID, err)
+			}
+		}
+		r.Features[i] = fr
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decodePilot(data []byte) (*pilot, error) {
+	var r pilotRecord
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&r); err != nil {
+		return nil, fmt.Errorf("a stored pilot: %w", err)
+	}
+	pl := &pilot{info: PilotInfo{ID: r.ID, Company: r.Company, Updated: r.Updated, Features: len(r.Features)}}
+	for i, fr := range r.Features {
+		g, err := wkb.Unmarshal(fr.Geometry)
+		if err != nil {
+			return nil, fmt.Errorf("stored pilot %s, feature %s: %w", r.ID, fr.ID, err)
+		}
+		f := &Feature{ID: fr.ID, Layer: Pilots, Kind: fr.Kind, Name: fr.Name, Geometry: g, Height: fr.Height, Base: fr.Base,
+			Life: Lifespan{From: fr.From, To: fr.To}, Status: Status(fr.Status), Lineage: fr.Lineage, Source: fr.Source,
+			Confidence: Confidence(fr.Con), Props: fr.Props}
+		if len(fr.Solid) > 0 {
+			var s geom.T
+			if s, err = geomwkb.Unmarshal(fr.Solid); err != nil {
+				return nil, fmt.Errorf("stored pilot %s, feature %s: %w", r.ID, fr.ID, err)
+			}
+			f.Solid = s
+		}
+		b := g.Bound()
+		if i == 0 {
+			pl.info.Bound = b
+		} else {
+			pl.info.Bound = pl.info.Bound.Union(b)
+		}
+		pl.features = append(pl.features, f)
+	}
+	return pl, nil
+}
