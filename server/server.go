@@ -43,9 +43,10 @@ type Server struct {
 	mux     *http.ServeMux
 	scene   atomic.Pointer[scenes.Scene]
 	metrics *httpMetrics
-	tiles   *tiles.Tiler // follows cfg.Model; see tiles.go
-	static  *staticFiles // the viewer; see static.go
-	live    *liveState   // sensors, readings, /ws; see live.go
+	tiles   *tiles.Tiler                    // follows cfg.Model; see tiles.go
+	static  *staticFiles                    // the viewer; see static.go
+	live    *liveState                      // sensors, readings, /ws; see live.go
+	pilots  atomic.Pointer[twin.PilotStore] // see pilots.go
 }
 
 // New wires every route. The server answers /healthz at once and /readyz
@@ -88,6 +89,7 @@ func (s *Server) routes() {
 	s.tileRoutes()                                                        // tiles.go
 	s.featureRoutes()                                                     // features.go
 	s.liveRoutes()                                                        // live.go: sensors, readings, /ws
+	s.pilotRoutes()                                                       // pilots.go: companies' overlays
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)                           // static.go: the viewer
 	s.mux.HandleFunc("GET "+viewerPrefix+"{path...}", s.handleViewerFile) // static.go
 }

@@ -138,6 +138,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 		return err
 	}
 	defer stopLive()
+	stopPilots, err := openPilots(c, model, srv, log) // pilots.go
+	if err != nil {
+		_ = httpSrv.Close()
+		return err
+	}
+	defer stopPilots()
 	srv.SetScene(&b.Scene)
 	snap := model.Snapshot()
 	log.Info("scene loaded", "scene", b.Scene.ID, "from", sceneName, "features", len(b.Features),

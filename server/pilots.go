@@ -1,0 +1,262 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kiruna-twin/kiruna-twin/scenes/upload"
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+)
+
+// maxPilotBody bounds one pilot upload.
+const maxPilotBody = 32 << 20
+
+// sceneMargin is how far (in degrees) a pilot may reach past the scene's
+// bounds: a pipe may run out of town, a pilot in another county is a
+// mistake.
+const sceneMargin = 0.2
+
+func (s *Server) pilotRoutes() {
+	s.mux.HandleFunc("GET /api/pilots", s.withPilots(s.handleListPilots))
+	s.mux.HandleFunc("GET /api/pilots/{pilot}", s.withPilots(s.handleGetPilot))
+	s.mux.HandleFunc("PUT /api/pilots/{pilot}", s.withPilots(s.handlePutPilot))
+	s.mux.HandleFunc("DELETE /api/pilots/{pilot}", s.withPilots(s.handleDeletePilot))
+}
+
+// SetPilots publishes the opened pilot store; until then /api/pilots
+// answers 503.
+func (s *Server) SetPilots(p *twin.PilotStore) { s.pilots.Store(p) }
+
+func (s *Server) withPilots(h func(http.ResponseWriter, *http.Request, *twin.PilotStore)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := s.pilots.Load()
+		if p == nil {
+			w.Header().Set("Retry-After", "2")
+			writeError(w, http.StatusServiceUnavailable, "the pilots are still loading")
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+type pilotJSON struct {
+	ID       string     `json:"id"`
+	Company  string     `json:"company"`
+	Updated  time.Time  `json:"updated"`
+	Features int        `json:"features"`
+	BBox     [4]float64 `json:"bbox"`
+	Sensors  []string   `json:"sensors,omitempty"`
+}
+
+func toPilotJSON(p twin.PilotInfo) pilotJSON {
+	b := p.Bound
+	return pilotJSON{ID: p.ID, Company: p.Company, Updated: p.Updated, Features: p.Features,
+		BBox: [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}}
+}
+
+func (s *Server) handleListPilots(w http.ResponseWriter, r *http.Request, ps *twin.PilotStore) {
+	list := ps.List()
+	out := make([]pilotJSON, len(list))
+	for i, p := range list {
+		out[i] = toPilotJSON(p)
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, map[string]any{"pilots": out})
+}
+
+// handleGetPilot answers the pilot's features as a GeoJSON
+// FeatureCollection, with the pilot's metadata in a "pilot" member.
+func (s *Server) handleGetPilot(w http.ResponseWriter, r *http.Request, ps *twin.PilotStore) {
+	id := r.PathValue("pilot")
+	var info *twin.PilotInfo
+	for _, p := range ps.List() {
+		if p.ID == id {
+			info = &p
+			break
+		}
+	}
+	if info == nil {
+		writeError(w, http.StatusNotFound, "no pilot %q", id)
+		return
+	}
+	fc := geojson.NewFeatureCollection()
+	prefix := twin.PilotFeatureID(id, "")
+	for _, f := range s.cfg.Model.Snapshot().Features(twin.Pilots) {
+		if !strings.HasPrefix(f.ID, prefix) {
+			continue
+		}
+		gf := geojson.NewFeature(f.Geometry)
+		gf.ID = f.ID
+		gf.Properties = pilotProperties(f)
+		fc.Append(gf)
+	}
+	fc.ExtraMembers = geojson.Properties{"pilot": toPilotJSON(*info)}
+	w.Header().Set("Content-Type", "application/geo+json")
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSONAs(w, http.StatusOK, fc)
+}
+
+func pilotProperties(f *twin.Feature) map[string]any {
+	p := make(map[string]any, len(f.Props)+8)
+	for k, v := range f.Props {
+		p[k] = v
+	}
+	p["kind"], p["name"] = f.Kind, f.Name
+	p["from"] = twin.DecimalYear(f.Life.From)
+	if !f.Life.To.IsZero() {
+		p["to"] = twin.DecimalYear(f.Life.To)
+	}
+	if f.Height != 0 || f.Base != 0 {
+		p["height"], p["base"] = f.Height, f.Base
+	}
+	return p
+}
+
+func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *twin.PilotStore) {
+	tenant, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("pilot")
+	if !twin.ValidPilotName(id) {
+		writeError(w, http.StatusBadRequest, "pilot name %q: %v", id, twin.ErrBadPilotName)
+		return
+	}
+	if owner, ok := ps.Owner(id); ok && owner != tenant.Name {
+		writeError(w, http.StatusForbidden, "pilot %q belongs to another company", id)
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPilotBody))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, http.StatusRequestEntityTooLarge, "the upload is larger than %d MiB", maxPilotBody>>20)
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "reading the upload: %v", err)
+		return
+	}
+	opts := upload.Options{Now: s.cfg.Clock()}
+	if sc := s.scene.Load(); sc != nil {
+		b := sc.Bounds
+		opts.Area = orb.Bound{Min: orb.Point{b[0] - sceneMargin, b[1] - sceneMargin}, Max: orb.Point{b[2] + sceneMargin, b[3] + sceneMargin}}
+	}
+	features, err := upload.Decode(data, r.Header.Get("Content-Type"), opts)
+	switch {
+	case errors.Is(err, upload.ErrMediaType):
+		writeError(w, http.StatusUnsupportedMediaType, "%v", err)
+		return
+	case errors.Is(err, upload.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "%v", err)
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+
+	// Sensor points of the pilot become the company's sensors; check them
+	// all before anything is written.
+	store := s.live.store.Load()
+	sensors, err := pilotSensors(id, features)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if len(sensors) > 0 && store == nil {
+		w.Header().Set("Retry-After", "2")
+		writeError(w, http.StatusServiceUnavailable, "the live state is still loading; the pilot's sensors cannot be registered yet")
+		return
+	}
+	for i, sn := range sensors {
+		if st, ok := store.Sensors().Get(sn.ID); ok && st.Owner != tenant.Name {
+			writeError(w, http.StatusConflict, "sensor %d of the pilot: id %q is taken by another owner", i, sn.ID)
+			return
+		}
+	}
+
+	info, created, err := ps.Put(r.Context(), tenant.Name, id, features)
+	switch {
+	case errors.Is(err, twin.ErrNotPilotOwner):
+		writeError(w, http.StatusForbidden, "pilot %q belongs to another company", id)
+		return
+	case errors.Is(err, twin.ErrPilotTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "%v", err)
+		return
+	case isInputError(err):
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	case err != nil:
+		s.storeError(w, r, err)
+		return
+	}
+	body := toPilotJSON(info)
+	for _, sn := range sensors {
+		if _, _, err := store.Register(r.Context(), tenant.Name, sn); err != nil {
+			s.cfg.Logger.Error("a pilot's sensor could not be registered", "pilot", id, "sensor", sn.ID, "err", err)
+			writeError(w, http.StatusServiceUnavailable, "the pilot is stored, but its sensor %q could not be registered: %v; send the pilot again", sn.ID, err)
+			return
+		}
+		body.Sensors = append(body.Sensors, sn.ID)
+	}
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+		w.Header().Set("Location", "/api/pilots/"+id)
+	}
+	writeJSON(w, code, body)
+}
+
+// isInputError tells errors about the upload (400) from failures of the
+// store (503).
+func isInputError(err error) bool {
+	var ie *twin.IndexError
+	var fe *twin.FieldError
+	return errors.As(err, &ie) || errors.As(err, &fe) || errors.Is(err, twin.ErrBadPilotName)
+}
+
+// pilotSensors picks the pilot's point features marked as sensors
+// ("sensor": true, with "type" and "unit") and makes them sensors named
+// PILOT.ID.
+func pilotSensors(pilot string, fs []*twin.Feature) ([]twin.Sensor, error) {
+	var out []twin.Sensor
+	for i, f := range fs {
+		if f.Props["sensor"] != true {
+			continue
+		}
+		p, ok := f.Geometry.(orb.Point)
+		if !ok {
+			return nil, fmt.Errorf("features[%d].geometry: a sensor is a Point, got %s", i, f.Geometry.GeoJSONType())
+		}
+		sn := twin.Sensor{ID: pilot + "." + f.ID, Type: twin.SensorType(f.Prop("type")), Unit: f.Prop("unit"), Name: f.Name, Pos: p}
+		if err := sn.Normalize(); err != nil {
+			return nil, fmt.Errorf("features[%d] (a sensor): %w", i, err)
+		}
+		out = append(out, sn)
+	}
+	return out, nil
+}
+
+func (s *Server) handleDeletePilot(w http.ResponseWriter, r *http.Request, ps *twin.PilotStore) {
+	tenant, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("pilot")
+	err := ps.Delete(r.Context(), tenant.Name, id)
+	switch {
+	case errors.Is(err, twin.ErrPilotNotFound):
+		writeError(w, http.StatusNotFound, "no pilot %q", id)
+	case errors.Is(err, twin.ErrNotPilotOwner):
+		writeError(w, http.StatusForbidden, "pilot %q belongs to another company", id)
+	case err != nil:
+		s.storeError(w, r, err)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
