@@ -322,8 +322,15 @@ func (p *progress) Write(b []byte) (int, error) {
 }
 
 func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.bar != nil {
 		_ = p.bar.Finish()
+		return
+	}
+	if p.size > 0 && p.shown < p.read {
+		fmt.Fprintf(p.w, "importing %s: %d%% (%s of %s)\n", p.name, 100*p.read/p.size, mb(p.read), mb(p.size))
+		p.shown = p.read
 	}
 }
 

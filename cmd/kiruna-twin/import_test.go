@@ -106,9 +106,11 @@ func TestProgressLines(t *testing.T) {
 	var w bytes.Buffer
 	p := newProgress(&w, "big.osm", 100<<20)
 	chunk := make([]byte, 1<<20)
-	for range 100 {
+	for range 99 {
 		p.Write(chunk)
 	}
+	p.Write(chunk[:1<<19])
+	p.Write(chunk[:1<<19])
 	p.done()
 	lines := strings.Split(strings.TrimSpace(w.String()), "\n")
 	if len(lines) != 10 || !strings.HasPrefix(lines[9], "importing big.osm: 100% (104.9 MB of 104.9 MB)") {

@@ -5,10 +5,11 @@
 package importer
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -166,6 +167,12 @@ func Write(dir string, sc scenes.Scene, features []*twin.Feature, overwrite bool
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 && !overwrite {
 		return fmt.Errorf("%s: %w (choose another or allow overwriting)", dir, ErrNotEmpty)
 	}
+	// Check every feature first, so that a bad one writes nothing.
+	for _, f := range features {
+		if err := f.Validate(); err != nil {
+			return fmt.Errorf("feature %s: %w", f.ID, err)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -177,19 +184,19 @@ func Write(dir string, sc scenes.Scene, features []*twin.Feature, overwrite bool
 		if li.File == "" {
 			continue
 		}
-		b, err := EncodeLayer(byLayer[li.ID])
-		if err != nil {
+		fs := byLayer[li.ID]
+		if err := writeFile(filepath.Join(dir, li.File), func(w io.Writer) error { return EncodeLayer(w, fs) }); err != nil {
 			return fmt.Errorf("layer %s: %w", li.ID, err)
-		}
-		if err := writeFile(filepath.Join(dir, li.File), b); err != nil {
-			return err
 		}
 	}
 	b, err := json.MarshalIndent(sc, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(dir, "scene.json"), append(b, '\n')); err != nil {
+	if err := writeFile(filepath.Join(dir, "scene.json"), func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	}); err != nil {
 		return err
 	}
 	bundle, err := scenes.Load(os.DirFS(dir))
@@ -201,12 +208,17 @@ func Write(dir string, sc scenes.Scene, features []*twin.Feature, overwrite bool
 
 // writeFile writes through a temporary file and a rename, so that a
 // reader never sees half a file.
-func writeFile(path string, data []byte) error {
+func writeFile(path string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
-	if _, err := tmp.Write(data); err != nil {
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return err
@@ -221,30 +233,35 @@ func writeFile(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// EncodeLayer writes features as a GeoJSON FeatureCollection, sorted by
-// id, one feature a line, coordinates to 1e-7 degrees (about 1 cm).
-func EncodeLayer(fs []*twin.Feature) ([]byte, error) {
+// EncodeLayer writes features to w as a GeoJSON FeatureCollection, sorted
+// by id, one feature a line, coordinates to 1e-7 degrees (about 1 cm).
+func EncodeLayer(w io.Writer, fs []*twin.Feature) error {
 	fs = slices.Clone(fs)
 	slices.SortStableFunc(fs, func(a, b *twin.Feature) int { return strings.Compare(a.ID, b.ID) })
-	var buf bytes.Buffer
-	buf.WriteString("{\"type\":\"FeatureCollection\",\"features\":[\n")
+	if _, err := io.WriteString(w, "{\"type\":\"FeatureCollection\",\"features\":[\n"); err != nil {
+		return err
+	}
+	var line []byte
 	for i, f := range fs {
 		if err := f.Validate(); err != nil {
-			return nil, fmt.Errorf("feature %s: %w", f.ID, err)
+			return fmt.Errorf("feature %s: %w", f.ID, err)
 		}
 		gf := geojson.NewFeature(orb.Round(orb.Clone(f.Geometry), 1e7))
 		gf.ID = f.ID
 		gf.Properties = scenes.EncodeProperties(f)
 		b, err := json.Marshal(gf)
 		if err != nil {
-			return nil, fmt.Errorf("feature %s: %w", f.ID, err)
+			return fmt.Errorf("feature %s: %w", f.ID, err)
 		}
-		buf.Write(b)
+		line = append(line[:0], b...)
 		if i < len(fs)-1 {
-			buf.WriteByte(',')
+			line = append(line, ',')
 		}
-		buf.WriteByte('\n')
+		line = append(line, '\n')
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
 	}
-	buf.WriteString("]}\n")
-	return buf.Bytes(), nil
+	_, err := io.WriteString(w, "]}\n")
+	return err
 }

@@ -83,7 +83,11 @@ func TestWriteLoads(t *testing.T) {
 	}
 	// A feature the model refuses is not written.
 	bad := append(features(), &twin.Feature{ID: "x", Layer: twin.Buildings, Geometry: orb.Point{500, 0}})
-	if err := Write(t.TempDir(), sc, bad, false); !errors.Is(err, twin.ErrOutOfRange) {
+	badDir := t.TempDir()
+	if err := Write(badDir, sc, bad, false); !errors.Is(err, twin.ErrOutOfRange) {
 		t.Errorf("bad feature: %v", err)
+	}
+	if left, _ := os.ReadDir(badDir); len(left) != 0 {
+		t.Errorf("a failed write left %v", left)
 	}
 }
