@@ -345,6 +345,19 @@ func (d *decoder) where(err error) error {
 	return err
 }
 
+// VertexIndexError is a boundary's reference to a vertex that is not
+// there; errors.Is(err, ErrVertexIndex) holds for it.
+type VertexIndexError struct {
+	Index, Vertices int
+}
+
+func (e *VertexIndexError) Error() string {
+	return fmt.Sprintf("vertex index %d out of range (%d vertices)", e.Index, e.Vertices)
+}
+
+// Is makes errors.Is(err, ErrVertexIndex) true.
+func (e *VertexIndexError) Is(target error) bool { return target == ErrVertexIndex }
+
 // LineError names the line of a CityJSONSeq stream an error is on.
 type LineError struct {
 	Line int

@@ -300,7 +300,7 @@ func TestErrors(t *testing.T) {
 		{"two-number vertex", `{"type":"CityJSON","CityObjects":{},"vertices":[[1,2,3],[1,2]]}`, Options{CRS: "3006"}, ErrBadCityJSON, "vertices[1]: want 3 numbers, got 2"},
 		{"vertex index out of range",
 			file(`{"b":{"type":"Building","geometry":[{"type":"MultiSurface","lod":"0","boundaries":[[[0,1,99]]]}]}}`),
-			Options{}, ErrVertexIndex, `CityObjects["b"].geometry[0].boundaries[0][0][2]: vertex index out of range: vertex index 99 out of range (8 vertices)`},
+			Options{}, ErrVertexIndex, `CityObjects["b"].geometry[0].boundaries[0][0][2]: vertex index 99 out of range (8 vertices)`},
 		{"negative vertex index",
 			file(`{"b":{"type":"Building","geometry":[{"type":"Solid","lod":"1","boundaries":[[[[0,1,-1]]]]}]}}`),
 			Options{}, ErrVertexIndex, `boundaries[0][0][0][2]`},

@@ -402,8 +402,7 @@ func (d *decoder) readGeometry(raw json.RawMessage, where string, nverts int) (*
 			}
 			for k, vi := range r {
 				if vi < 0 || vi >= nverts {
-					return &twin.FieldError{Field: where + ".boundaries" + idx(append(rp, k)),
-						Err: fmt.Errorf("%w: vertex index %d out of range (%d vertices)", ErrVertexIndex, vi, nverts)}
+					return &twin.FieldError{Field: where + ".boundaries" + idx(append(rp, k)), Err: &VertexIndexError{Index: vi, Vertices: nverts}}
 				}
 			}
 		}
