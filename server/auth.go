@@ -10,7 +10,8 @@ import (
 
 // authenticate reads "Authorization: Bearer TOKEN" and returns the
 // company (tenant) the token belongs to. Without a good token it answers
-// 401 itself and returns false; the caller then returns.
+// 401 itself, over the company's rate of writes 429, and returns false;
+// the caller then returns.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (twin.Tenant, bool) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
@@ -33,6 +34,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (twin.Tena
 	case err != nil:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kiruna-twin", error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, "unknown token")
+		return twin.Tenant{}, false
+	}
+	if !s.limiter.allow(w, t.Name) {
 		return twin.Tenant{}, false
 	}
 	return t, true

@@ -35,6 +35,8 @@ type Config struct {
 	Tenants *twin.Tenants
 	// Hub tunes the WebSocket hub at /ws (see HubOptions).
 	Hub HubOptions
+	// RateLimit bounds each company's writes (429 beyond it).
+	RateLimit RateLimit
 }
 
 // Server is the twin's HTTP face. Create it with New.
@@ -47,6 +49,7 @@ type Server struct {
 	static  *staticFiles                    // the viewer; see static.go
 	live    *liveState                      // sensors, readings, /ws; see live.go
 	pilots  atomic.Pointer[twin.PilotStore] // see pilots.go
+	limiter *tenantLimiter                  // writes per company; see ratelimit.go
 }
 
 // New wires every route. The server answers /healthz at once and /readyz
@@ -65,7 +68,7 @@ func New(cfg Config) *Server {
 	if cfg.Model == nil {
 		cfg.Model = twin.NewModel()
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newHTTPMetrics(cfg.Registry)}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newHTTPMetrics(cfg.Registry), limiter: newTenantLimiter(cfg.RateLimit)}
 	s.tiles = tiles.New(cfg.Model, cfg.Tiles)
 	s.static = mustStaticFiles()
 	s.live = newLiveState(s)

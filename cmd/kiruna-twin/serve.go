@@ -32,6 +32,8 @@ type serveConfig struct {
 	bus      string
 	logLevel string
 	origins  []string // --allow-origin: browser origins that may open /ws
+	rate     float64  // --write-rate: writes per second per company
+	burst    int      // --write-burst
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -42,6 +44,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fl.StringVar(&c.data, "data", "./data", "directory that holds everything written at run time (tenants, sensors, readings, pilots)")
 	fl.StringVar(&c.scene, "scene", "", "directory of a scene bundle to serve instead of the built-in Kiruna scene")
 	fl.BoolVar(&c.simulate, "simulate", true, "run the built-in sensor simulator, which feeds the scene's own sensors")
+	fl.Float64Var(&c.rate, "write-rate", 50, "write requests per second each company may send (readings, sensors, pilots); more answer 429")
+	fl.IntVar(&c.burst, "write-burst", 100, "write requests a company may send at once above --write-rate")
 	fl.StringSliceVar(&c.origins, "allow-origin", nil, "browser origins (e.g. https://kiosk.example) that may open /ws besides this server's own; \"*\" for any")
 	fl.StringVar(&c.store, "store", "", "postgres://… URL of a shared PostgreSQL/PostGIS store for several replicas (not yet supported)")
 	fl.StringVar(&c.bus, "bus", "", "nats://… URL of a NATS server that carries changes between replicas (not yet supported)")
@@ -99,7 +103,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 		return fmt.Errorf("--data %s: %w", c.data, err)
 	}
 	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants,
-		Hub: server.HubOptions{AllowedOrigins: c.origins}})
+		Hub: server.HubOptions{AllowedOrigins: c.origins}, RateLimit: server.RateLimit{PerSecond: c.rate, Burst: c.burst}})
 	defer srv.Close() // the WebSocket hub
 
 	ln, err := net.Listen("tcp", c.addr)
