@@ -1,0 +1,85 @@
+package upload
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/paulmach/orb"
+)
+
+var kiruna = orb.Bound{Min: orb.Point{20, 67.7}, Max: orb.Point{20.5, 68}}
+
+const two = `{"type":"FeatureCollection","features":[{"type":"Feature","id":"a","geometry":{"type":"Point","coordinates":[20.3,67.85]},"properties":{}},{"type":"Feature","id":"b","geometry":{"type":"Point","coordinates":[20.3,67.85]},"properties":{}}]}`
+
+const good = `{"type":"FeatureCollection","features":[{"type":"Feature","id":"a","geometry":{"type":"Point","coordinates":[20.3,67.85]},"properties":{"name":"x"}}]}`
+
+func TestDecodeDefaultsAndLimits(t *testing.T) {
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	fs, err := Decode([]byte(good), "application/geo+json; charset=utf-8", Options{Area: kiruna, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 || !fs[0].Life.From.Equal(now) || fs[0].Props["from_default"] != true || fs[0].Layer != twin.Pilots {
+		t.Errorf("decoded %+v", fs[0])
+	}
+	cases := []struct {
+		name, ctype, body string
+		opts              Options
+		is                error
+	}{
+		{"no content type", "", good, Options{}, ErrMediaType},
+		{"xml", "application/xml", good, Options{}, ErrMediaType},
+		{"too many features", "application/geo+json", two, Options{Limits: Limits{Features: 1}}, ErrTooLarge},
+		{"outside the area", "application/geo+json", good, Options{Area: orb.Bound{Min: orb.Point{0, 0}, Max: orb.Point{1, 1}}}, ErrInvalid},
+		{"depth", "application/geo+json", `{"a":[[[[[]]]]]}`, Options{Limits: Limits{Depth: 3}}, ErrTooLarge},
+	}
+	for _, c := range cases {
+		_, err := Decode([]byte(c.body), c.ctype, c.opts)
+		if !errors.Is(err, c.is) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.is)
+		}
+	}
+}
+
+func TestCheckDepthIgnoresStrings(t *testing.T) {
+	if err := checkDepth([]byte(`{"a":"[[[[[[[[\"[[[["}`), 2); err != nil {
+		t.Errorf("brackets inside a string counted: %v", err)
+	}
+	if err := checkDepth([]byte(`[[[`), 2); err == nil {
+		t.Error("depth 3 passed a limit of 2")
+	}
+}
+
+// FuzzDecode: the pilot endpoint's decoder never panics, and what it
+// accepts is valid for the model, inside the area and within the limits.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(good), "application/geo+json")
+	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","id":"p","geometry":{"type":"Polygon","coordinates":[[[20.3,67.85],[20.31,67.85],[20.31,67.86],[20.3,67.86],[20.3,67.85]]]},"properties":{"height":3,"from":"2026","sensor":true}}]}`), "application/geo+json")
+	f.Add([]byte(`{"type":"CityJSON","version":"2.0","transform":{"scale":[1,1,1],"translate":[0,0,0]},"metadata":{"referenceSystem":"https://www.opengis.net/def/crs/EPSG/0/4326"},"CityObjects":{"b":{"type":"Building","geometry":[{"type":"MultiSurface","lod":"1","boundaries":[[[0,1,2]]]}]}},"vertices":[[20.3,67.85,0],[20.31,67.85,0],[20.31,67.86,5]]}`), "application/city+json")
+	f.Add([]byte(`{"type":"FeatureCollection","features":[]}`), "application/json")
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, data []byte, ctype string) {
+		lim := Limits{Features: 50, Vertices: 5000, VerticesPerFeature: 1000, Props: 20, PropBytes: 200, Depth: 16}
+		fs, err := Decode(data, ctype, Options{Area: kiruna, Now: now, Limits: lim})
+		if err != nil {
+			return
+		}
+		if len(fs) == 0 || len(fs) > 50 {
+			t.Fatalf("accepted %d features", len(fs))
+		}
+		for i, f := range fs {
+			if err := f.Validate(); err != nil {
+				t.Fatalf("feature %d accepted but invalid: %v", i, err)
+			}
+			if b := f.Geometry.Bound(); !kiruna.Contains(b.Min) || !kiruna.Contains(b.Max) {
+				t.Fatalf("feature %d outside the area: %v", i, b)
+			}
+		}
+		m := twin.NewModel()
+		if _, err := m.Apply(twin.Edit{Layer: twin.Pilots, Add: fs}); err != nil && !errors.Is(err, twin.ErrDuplicateID) {
+			t.Fatalf("accepted features did not index: %v", err)
+		}
+	})
+}
