@@ -348,3 +348,23 @@ func TestWSNaiveModeOneFramePerUpdate(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodeWSSensorIsJSON(t *testing.T) {
+	for _, st := range []twin.SensorState{
+		{Sensor: twin.Sensor{ID: "plain-1", Type: "snow_depth", Unit: "cm", Pos: orb.Point{20.25, 67.85}}, Value: 1e-7, Time: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC), Status: "ok"},
+		{Sensor: twin.Sensor{ID: "q\"uote\\<&>\u2028\x01", Type: "air_quality", Unit: "µg/m³", Pos: orb.Point{-180, 90}}, Value: 1e21, Time: time.Now(), Status: "alarm"},
+		{Sensor: twin.Sensor{ID: "none", Type: "x", Unit: ""}, Status: "stale"},
+	} {
+		b := encodeWSSensor(nil, st)
+		var got wsSensor
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%s is not JSON: %v", b, err)
+		}
+		if got.ID != st.ID || got.Unit != st.Unit || got.Lon != st.Pos[0] || (st.Time.IsZero() != (got.Value == nil)) {
+			t.Fatalf("%s decodes to %+v", b, got)
+		}
+		if got.Value != nil && *got.Value != st.Value {
+			t.Fatalf("value %v, want %v", *got.Value, st.Value)
+		}
+	}
+}
