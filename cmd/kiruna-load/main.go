@@ -231,6 +231,7 @@ type result struct {
 	posted, postErrors          int64
 	inView                      float64
 	commitMs, perCommit         float64
+	otherCPU, load1             float64
 	coalesced, droppedUpdates   float64
 }
 
@@ -241,6 +242,7 @@ func (r result) print() {
 	fmt.Printf("latency POST → client: p50 %.1f ms, p99 %.1f ms, max %.0f ms\n", r.p50, r.p99, r.max)
 	fmt.Printf("server: %.2f cores, RSS %.0f MiB (peak %.0f MiB), %.2f CPU-µs per delivered update; load client %.2f cores\n",
 		r.serverCPU, r.rssMiB, r.hwmMiB, 1e6*r.serverCPU/max(r.updatesPerSec, 1), r.loadCPU)
+	fmt.Printf("machine: other processes used %.2f cores in the window; 1-minute load average at its end %.2f\n", r.otherCPU, r.load1)
 	fmt.Printf("store: mean group commit %.2f ms, %.1f batches per fsync; hub: %.0f states coalesced, %.0f dropped with their client\n",
 		r.commitMs, r.perCommit, r.coalesced, r.droppedUpdates)
 	fmt.Printf("end check: %d values not the latest, in %d clients; %d updates outside a client's view\n", r.staleValues, r.staleClients, r.outside)
@@ -301,7 +303,7 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 	case <-time.After(c.warmup):
 	case <-ctx.Done():
 	}
-	cpu0, self0, t0 := procCPU(pid), procCPU(os.Getpid()), time.Now()
+	cpu0, self0, t0, all0 := procCPU(pid), procCPU(os.Getpid()), time.Now(), machineBusy()
 	r.postedAt0 = r.posted.Load()
 	r.measuring.Store(true)
 	select {
@@ -309,7 +311,7 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 	case <-ctx.Done():
 	}
 	r.measuring.Store(false)
-	cpu1, self1, t1 := procCPU(pid), procCPU(os.Getpid()), time.Now()
+	cpu1, self1, t1, all1 := procCPU(pid), procCPU(os.Getpid()), time.Now(), machineBusy()
 	r.postedAt1 = r.posted.Load()
 	rss, hwm := procMem(pid)
 	metrics := scrape(r.base + "/metrics")
@@ -321,7 +323,8 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 	postedInWindow := float64(r.postedAt1 - r.postedAt0)
 	res := result{mode: mode, clients: len(clients), posted: r.posted.Load(), postErrors: r.postErrors.Load(),
 		updatesPerSec: float64(r.updates.Load()) / secs, ingestPerSec: postedInWindow / secs, framesPerSec: float64(r.frames.Load()) / secs,
-		serverCPU: (cpu1 - cpu0) / secs, loadCPU: (self1 - self0) / secs, rssMiB: rss / (1 << 20), hwmMiB: hwm / (1 << 20)}
+		serverCPU: (cpu1 - cpu0) / secs, loadCPU: (self1 - self0) / secs,
+		otherCPU: ((all1 - all0) - (cpu1 - cpu0) - (self1 - self0)) / secs, load1: loadAvg(), rssMiB: rss / (1 << 20), hwmMiB: hwm / (1 << 20)}
 	res.p50, res.p99, res.max = r.percentiles()
 	if n := metrics["kiruna_store_commit_seconds_count"]; n > 0 {
 		res.commitMs = 1000 * metrics["kiruna_store_commit_seconds_sum"] / n
@@ -701,4 +704,28 @@ func scrape(u string) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// machineBusy is the CPU seconds all processes have used (non-idle time in /proc/stat).
+func machineBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)[1:]
+	busy := 0.0
+	for i, x := range f {
+		v, _ := strconv.ParseFloat(x, 64)
+		if i != 3 && i != 4 && i < 8 { // not idle, not iowait; no guest (counted in user)
+			busy += v
+		}
+	}
+	return busy / 100
+}
+
+func loadAvg() float64 {
+	b, _ := os.ReadFile("/proc/loadavg")
+	v, _ := strconv.ParseFloat(strings.Fields(string(b) + " 0")[0], 64)
+	return v
 }
