@@ -60,8 +60,16 @@ var gzipHeader = http.Header{"Accept-Encoding": {"gzip"}}
 // off), over 8 connections, on the 100,000-building city.
 func BenchmarkHTTPColdTiles(b *testing.B) {
 	m := city100k()
-	for _, z := range []int{14, 16} {
-		b.Run(fmt.Sprintf("z%d", z), func(b *testing.B) {
+	for _, c := range []struct {
+		z      int
+		header http.Header
+	}{{14, gzipHeader}, {16, gzipHeader}, {14, nil}, {16, nil}} {
+		z := c.z
+		name := fmt.Sprintf("z%d", z)
+		if c.header == nil {
+			name += "-identity" // a client that does not take gzip
+		}
+		b.Run(name, func(b *testing.B) {
 			s := New(Config{Model: m, Tiles: tiles.Options{CacheBytes: -1}})
 			s.Tiler().Warm()
 			ts := httptest.NewServer(s)
@@ -70,7 +78,7 @@ func BenchmarkHTTPColdTiles(b *testing.B) {
 			b.ResetTimer()
 			var r load.Result
 			for i := 0; i < b.N; i++ {
-				r = load.Run(context.Background(), ts.URL, paths, 8, loadFor, gzipHeader)
+				r = load.Run(context.Background(), ts.URL, paths, 8, loadFor, c.header)
 			}
 			b.StopTimer()
 			if r.Errors > 0 {

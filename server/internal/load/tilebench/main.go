@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	_ "net/http/pprof" // only with --pprof
 	"os"
 	"strconv"
 	"strings"
@@ -36,7 +37,11 @@ func main() {
 	max := flag.Int("max", 1500, "at most this many tiles per zoom")
 	addr := flag.String("addr", "127.0.0.1:8089", "where to listen")
 	pathsFile := flag.String("paths", "/tmp/paths.txt", "where to write the tile paths, one a line")
+	pprofAddr := flag.String("pprof", "", "if set, HOST:PORT for net/http/pprof")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { log.Println(http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 
 	m := twin.NewModel()
 	if err := m.Load(synth.City(*n, 1, orb.Point{20.25, 67.85})); err != nil {
