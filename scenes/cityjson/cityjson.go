@@ -19,10 +19,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kiruna-twin/kiruna-twin/scenes/internal/inputcheck"
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/kiruna-twin/kiruna-twin/scenes/crs"
 	"github.com/kiruna-twin/kiruna-twin/twin"
@@ -214,17 +214,10 @@ func IsSeq(data []byte) bool {
 }
 
 func checkUTF8(data []byte) error {
-	if utf8.Valid(data) {
-		return nil
+	if i := inputcheck.InvalidUTF8(data); i >= 0 {
+		return fmt.Errorf("%w: invalid UTF-8 at byte %d", ErrBadCityJSON, i)
 	}
-	for i := 0; i < len(data); {
-		r, n := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && n <= 1 {
-			return fmt.Errorf("%w: invalid UTF-8 at byte %d", ErrBadCityJSON, i)
-		}
-		i += n
-	}
-	return fmt.Errorf("%w: invalid UTF-8", ErrBadCityJSON)
+	return nil
 }
 
 func unmarshal(data []byte, v any) error {

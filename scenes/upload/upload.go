@@ -11,11 +11,11 @@ import (
 	"mime"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/scenes/cityjson"
 	"github.com/kiruna-twin/kiruna-twin/scenes/internal/footprint"
+	"github.com/kiruna-twin/kiruna-twin/scenes/internal/inputcheck"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 )
@@ -100,17 +100,10 @@ func Decode(data []byte, contentType string, opts Options) ([]*twin.Feature, err
 }
 
 func checkUTF8(data []byte) error {
-	if utf8.Valid(data) {
-		return nil
+	if i := inputcheck.InvalidUTF8(data); i >= 0 {
+		return fmt.Errorf("%w: invalid UTF-8 at byte %d", ErrInvalid, i)
 	}
-	for i := 0; i < len(data); {
-		r, n := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && n <= 1 {
-			return fmt.Errorf("%w: invalid UTF-8 at byte %d", ErrInvalid, i)
-		}
-		i += n
-	}
-	return fmt.Errorf("%w: invalid UTF-8", ErrInvalid)
+	return nil
 }
 
 // checkDepth refuses JSON nested deeper than max, before any decoder
