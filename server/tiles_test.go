@@ -422,3 +422,71 @@ func TestTileCacheMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestSceneEdgeTiles: at the corners of the built-in scene's bounds (no
+// antimeridian there), every tile and its outward neighbours hold exactly
+// the features whose box meets the buffered tile and that lie well inside
+// it, with geometry no farther than the buffer past the edge.
+func TestSceneEdgeTiles(t *testing.T) {
+	s, m := kirunaServer(t)
+	snap := m.Snapshot()
+	sb := s.Scene().Bounds
+	buffer := s.Tiler().Options().Buffer
+	corners := []orb.Point{{sb[0], sb[1]}, {sb[0], sb[3]}, {sb[2], sb[1]}, {sb[2], sb[3]}}
+	withData := 0
+	for z := 12; z <= 16; z++ {
+		for _, c := range corners {
+			ct := maptile.At(c, maptile.Zoom(z))
+			for dx := -1; dx <= 1; dx++ {
+				for dy := -1; dy <= 1; dy++ {
+					x, y := int(ct.X)+dx, int(ct.Y)+dy
+					w := get(t, s, fmt.Sprintf("/tiles/%d/%d/%d.mvt", z, x, y))
+					got := map[string]bool{}
+					if w.Code == http.StatusOK {
+						layers, err := mvt.Unmarshal(w.Body.Bytes())
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, l := range layers {
+							for _, f := range l.Features {
+								got[f.Properties["id"].(string)] = true
+								b := f.Geometry.Bound()
+								lim := float64(tiles.Extent + buffer)
+								if b.Min[0] < -float64(buffer) || b.Min[1] < -float64(buffer) || b.Max[0] > lim || b.Max[1] > lim {
+									t.Errorf("z%d/%d/%d: %v reaches past the buffer: %v", z, x, y, f.Properties["id"], b)
+								}
+							}
+						}
+					} else if w.Code != http.StatusNoContent {
+						t.Fatalf("z%d/%d/%d: %d", z, x, y, w.Code)
+					}
+					if len(got) > 0 {
+						withData++
+					}
+					inner := tiles.TileBound(z, x, y)
+					outer := bufferedLonLat(z, x, y, buffer)
+					meets := map[string]bool{}
+					for _, l := range twin.AllLayers {
+						snap.Search(l, outer, func(f *twin.Feature) bool {
+							meets[f.ID] = true
+							if _, isPoint := f.Geometry.(orb.Point); (isPoint || f.Bound().Max != f.Bound().Min) &&
+								inner.Contains(f.Bound().Min) && inner.Contains(f.Bound().Max) && !got[f.ID] {
+								t.Errorf("z%d/%d/%d lacks %s, which lies inside it", z, x, y, f.ID)
+							}
+							return true
+						})
+					}
+					for id := range got {
+						if !meets[id] {
+							t.Errorf("z%d/%d/%d holds %s, whose box is outside it", z, x, y, id)
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d of %d edge tiles hold features", withData, 5*4*9)
+	if withData == 0 {
+		t.Error("no edge tile holds a feature: the test checks nothing")
+	}
+}
