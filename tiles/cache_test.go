@@ -163,14 +163,14 @@ func TestNeverStale(t *testing.T) {
 	tl := tiles.New(m, tiles.Options{})
 	b := m.Snapshot().Bound()
 	r := rand.New(rand.NewPCG(3, 4))
-	const edits = 60
+	const edits = 30
 	points := make([]orb.Point, edits)
 	for i := range points {
 		points[i] = orb.Point{b.Min[0] + r.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + r.Float64()*(b.Max[1]-b.Min[1])}
 	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
+	for w := 0; w < 3; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
