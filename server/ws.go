@@ -47,6 +47,10 @@ type client struct {
 	done     chan struct{}
 
 	naiveQ chan []byte
+
+	// owned by the reader
+	budget  float64
+	lastSub time.Time
 }
 
 func newClient(h *Hub, conn *websocket.Conn) *client {
@@ -254,6 +258,15 @@ func (c *client) reader() {
 		}
 		switch msg.Type {
 		case "subscribe":
+			// Each subscribe costs a snapshot: at most about 10 a second.
+			now := time.Now()
+			c.budget = min(c.budget+now.Sub(c.lastSub).Seconds()*10, 20)
+			c.lastSub = now
+			if c.budget < 1 {
+				c.sendError("too many subscribes; at most 10 a second (the last one was not taken)")
+				continue
+			}
+			c.budget--
 			c.subscribe(msg.Box)
 		case "unsubscribe":
 			c.unsubscribe()

@@ -368,3 +368,23 @@ func TestEncodeWSSensorIsJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestWSSubscribeRateLimit(t *testing.T) {
+	e := newLiveEnv(t, HubOptions{})
+	c := e.dial(t, nil)
+	limited := false
+	for i := 0; i < 40 && !limited; i++ {
+		send(t, c, `{"type":"subscribe","bbox":[20,67,20.05,67.05]}`)
+		if m := next(t, c); m.Type == "error" && strings.Contains(m.Message, "too many subscribes") {
+			limited = true
+		}
+	}
+	if !limited {
+		t.Fatal("40 subscribes at once were all taken")
+	}
+	time.Sleep(300 * time.Millisecond)
+	send(t, c, `{"type":"subscribe","bbox":[20,67,20.05,67.05]}`)
+	if m := nextOf(t, c, "snapshot"); len(m.Sensors) != 1 {
+		t.Fatalf("after a pause: %+v", m)
+	}
+}
