@@ -132,6 +132,7 @@ func BenchmarkEncode(b *testing.B) {
 			tl.Warm()
 			list := TilesOver(m.Snapshot().Bound(twin.Buildings), z, 4096)
 			b.ReportAllocs()
+			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				t := list[i%len(list)]
 				if _, err := tl.Encode(t[0], t[1], t[2]); err != nil {

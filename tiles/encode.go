@@ -200,10 +200,19 @@ func (e *encoder) featureTags(d *layerData, f *feat) {
 func (e *encoder) geometry(f *feat, z int, t xform, clipBox orb.Bound) bool {
 	e.cmds = e.cmds[:0]
 	e.cx, e.cy = 0, 0
-	g := f.geometryAt(z)
 	b := f.bound
 	inside := b.Min[0]*t.s-t.ox >= clipBox.Min[0] && b.Min[1]*t.s-t.oy >= clipBox.Min[1] &&
 		b.Max[0]*t.s-t.ox <= clipBox.Max[0] && b.Max[1]*t.s-t.oy <= clipBox.Max[1]
+	if f.poly != nil && (z >= len(f.simpl) || f.simpl[z] == nil) {
+		// The common case, a building: no interface, no type switch.
+		if inside {
+			e.polygon(f.poly, t)
+		} else {
+			e.clippedPolygon(f.poly, t, clipBox)
+		}
+		return len(e.cmds) > 0
+	}
+	g := f.geometryAt(z)
 	if !inside && f.typ == geomPolygon {
 		switch g := g.(type) {
 		case orb.Polygon:

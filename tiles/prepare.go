@@ -36,6 +36,7 @@ const (
 type feat struct {
 	f     *twin.Feature
 	geom  orb.Geometry
+	poly  orb.Polygon    // geom when it is one polygon, without the interface
 	simpl []orb.Geometry // by zoom below MaxZoom; nil entries use geom
 	bound orb.Bound      // of geom, Mercator unit square
 	size  float64        // the larger side of bound
@@ -154,19 +155,78 @@ func buildLayer(snap *twin.Snapshot, l twin.Layer, o Options) *layerData {
 	for _, k := range []string{"id", "name", "kind", "from", "to"} {
 		tb.key(k)
 	}
-	var propKeys []string
-	prepared := make([]*feat, 0, len(fs))
+	// Lay the features out in memory in spatial (Z-) order, with their
+	// rings, points, tags and unique values in arenas in that same order:
+	// a tile's features then sit side by side, and the encoder, whose time
+	// goes mostly to waiting on memory, reads a few cache lines per feature
+	// instead of chasing a pointer per ring.
+	items := make([]feat, 0, len(fs))
 	for _, f := range fs {
-		pf := prepareFeature(f, l, o)
-		if pf == nil {
-			continue
+		if pf, ok := prepareFeature(f, l, o); ok {
+			items = append(items, pf)
 		}
-		pf.tags = featureTags(tb, f, l, propKeys[:0])
-		prepared = append(prepared, pf)
+	}
+	keys := make([]uint64, len(items))
+	for i := range items {
+		keys[i] = zorder(items[i].bound.Center())
+	}
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
+	sorted := make([]feat, len(items))
+	nPoints, nRings := 0, 0
+	for i, j := range order {
+		sorted[i] = items[j]
+		if p, ok := sorted[i].geom.(orb.Polygon); ok {
+			nRings += len(p)
+			nPoints += pointCount(p)
+		}
+	}
+	items = nil
+	points := make([]orb.Point, 0, nPoints)
+	rings := make([]orb.Ring, 0, nRings)
+	var propKeys []string
+	prepared := make([]*feat, len(sorted))
+	for i := range sorted {
+		pf := &sorted[i]
+		if p, ok := pf.geom.(orb.Polygon); ok {
+			start := len(rings)
+			for _, r := range p {
+				at := len(points)
+				points = append(points, r...)
+				rings = append(rings, orb.Ring(points[at:len(points):len(points)]))
+			}
+			pf.poly = orb.Polygon(rings[start:len(rings):len(rings)])
+			pf.geom = pf.poly
+		}
+		pf.tags = featureTags(tb, pf.f, l, propKeys[:0])
+		prepared[i] = pf
 	}
 	d.keys = tb.keys
 	d.values, d.shared = sharedFirst(tb.values, prepared)
+	size := 0
+	for _, v := range d.values {
+		size += len(v)
+	}
+	arena := make([]byte, 0, size)
+	for i, v := range d.values {
+		at := len(arena)
+		arena = append(arena, v...)
+		d.values[i] = arena[at:len(arena):len(arena)]
+	}
+	tags := make([]uint32, 0, func() int {
+		n := 0
+		for _, pf := range prepared {
+			n += len(pf.tags)
+		}
+		return n
+	}())
 	for _, pf := range prepared {
+		at := len(tags)
+		tags = append(tags, pf.tags...)
+		pf.tags = tags[at:len(tags):len(tags)]
 		d.tree.Insert(pf.bound.Min, pf.bound.Max, pf)
 	}
 	d.fields = baseFields(l)
@@ -291,21 +351,24 @@ func round4(y float64) float64 { return math.Round(y*1e4) / 1e4 }
 
 // prepareFeature makes f ready for tiles, or returns nil if it has no
 // geometry a tile can draw.
-func prepareFeature(f *twin.Feature, l twin.Layer, o Options) *feat {
+func prepareFeature(f *twin.Feature, l twin.Layer, o Options) (feat, bool) {
 	g := f.Mercator()
 	if g == nil {
-		return nil
+		return feat{}, false
 	}
-	pf := &feat{f: f, geom: g}
-	switch g.(type) {
+	pf := feat{f: f, geom: g}
+	switch g := g.(type) {
 	case orb.Point, orb.MultiPoint:
 		pf.typ = geomPoint
 	case orb.LineString, orb.MultiLineString:
 		pf.typ = geomLine
-	case orb.Polygon, orb.MultiPolygon, orb.Ring:
+	case orb.Ring:
+		pf.typ = geomPolygon
+		pf.geom = orb.Polygon{g}
+	case orb.Polygon, orb.MultiPolygon:
 		pf.typ = geomPolygon
 	default:
-		return nil
+		return feat{}, false
 	}
 	pf.bound = g.Bound()
 	pf.size = max(pf.bound.Max[0]-pf.bound.Min[0], pf.bound.Max[1]-pf.bound.Min[1])
@@ -313,7 +376,21 @@ func prepareFeature(f *twin.Feature, l twin.Layer, o Options) *feat {
 	if pf.typ != geomPoint && pointCount(g) > simplifyFrom {
 		pf.simpl = simplifyPerZoom(g, o)
 	}
-	return pf
+	return pf, true
+}
+
+// zorder interleaves the bits of a point of the unit square on a 2^20 grid.
+func zorder(p orb.Point) uint64 {
+	spread := func(v float64) uint64 {
+		x := uint64(max(0, min(1<<20-1, v*(1<<20))))
+		x = (x | x<<16) & 0x0000FFFF0000FFFF
+		x = (x | x<<8) & 0x00FF00FF00FF00FF
+		x = (x | x<<4) & 0x0F0F0F0F0F0F0F0F
+		x = (x | x<<2) & 0x3333333333333333
+		x = (x | x<<1) & 0x5555555555555555
+		return x
+	}
+	return spread(p[0]) | spread(p[1])<<1
 }
 
 // simplifyFrom is the number of vertices above which a feature keeps
