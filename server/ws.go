@@ -131,9 +131,13 @@ func (c *client) close(reason string, code int) {
 	close(c.done)
 	c.hub.remove(c)
 	c.hub.m.disconnects.WithLabelValues(disconnectReason(reason)).Inc()
-	msg := websocket.FormatCloseMessage(code, reason)
-	_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-	_ = c.conn.Close()
+	// The close frame may wait for a writer stuck on a stalled peer: never
+	// on the caller's goroutine (the hub's tick, for a slow client).
+	go func() {
+		msg := websocket.FormatCloseMessage(code, reason)
+		_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		_ = c.conn.Close()
+	}()
 }
 
 func disconnectReason(reason string) string {
