@@ -535,7 +535,7 @@ type featureCollection struct {
 // itemFeature is a feature as GeoJSON (RFC 7946): its id, its geometry
 // in lon/lat, its times as RFC 3339 and everything else it carries.
 func itemFeature(f *twin.Feature) *geojson.Feature {
-	g := geojson.NewFeature(f.Geometry)
+	g := geojson.NewFeature(rightHand(f.Geometry))
 	g.ID = f.ID
 	p := g.Properties
 	for k, v := range f.Props {
@@ -563,6 +563,49 @@ func itemFeature(f *twin.Feature) *geojson.Feature {
 	}
 	if f.Confidence != "" {
 		p["confidence"] = string(f.Confidence)
+	}
+	return g
+}
+
+// rightHand returns g with its rings wound as RFC 7946 wants: exterior
+// rings counter-clockwise, holes clockwise. g itself (the model's) is not
+// touched; a copy is made only when a ring must turn.
+func rightHand(g orb.Geometry) orb.Geometry {
+	want := func(ring int) orb.Orientation {
+		if ring == 0 {
+			return orb.CCW
+		}
+		return orb.CW
+	}
+	wound := func(p orb.Polygon) bool {
+		for i, r := range p {
+			if r.Orientation() != want(i) {
+				return false
+			}
+		}
+		return true
+	}
+	fix := func(p orb.Polygon) orb.Polygon {
+		if wound(p) {
+			return p
+		}
+		p = p.Clone()
+		for i, r := range p {
+			if r.Orientation() != want(i) {
+				r.Reverse()
+			}
+		}
+		return p
+	}
+	switch g := g.(type) {
+	case orb.Polygon:
+		return fix(g)
+	case orb.MultiPolygon:
+		out := make(orb.MultiPolygon, len(g))
+		for i, p := range g {
+			out[i] = fix(p)
+		}
+		return out
 	}
 	return g
 }

@@ -473,3 +473,41 @@ func FuzzItemQuery(f *testing.F) {
 		}
 	})
 }
+
+// TestItemsRightHandRule: polygons leave as RFC 7946 wants them (exterior
+// counter-clockwise, holes clockwise) whatever the winding they came in
+// with, and the model's own geometry is not turned.
+func TestItemsRightHandRule(t *testing.T) {
+	cw := synth.Footprint(fcentre, 20, 20, 0, 0)[0].Clone()
+	cw.Reverse()                                            // clockwise exterior, as some files have it
+	hole := synth.Footprint(fcentre, 5, 5, 0, 0)[0].Clone() // counter-clockwise hole
+	m := twin.NewModel()
+	if err := m.Load([]*twin.Feature{{ID: "cw", Layer: twin.Buildings, Geometry: orb.Polygon{cw, hole},
+		Life: twin.Lifespan{From: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}}}); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Model: m})
+	w := get(t, s, "/collections/buildings/items/cw")
+	var f struct {
+		Geometry struct {
+			Coordinates [][][2]float64 `json:"coordinates"`
+		} `json:"geometry"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &f); err != nil {
+		t.Fatal(err)
+	}
+	ring := func(r [][2]float64) orb.Ring {
+		out := make(orb.Ring, len(r))
+		for i, p := range r {
+			out[i] = orb.Point(p)
+		}
+		return out
+	}
+	c := f.Geometry.Coordinates
+	if len(c) != 2 || ring(c[0]).Orientation() != orb.CCW || ring(c[1]).Orientation() != orb.CW {
+		t.Errorf("rings not wound by the right-hand rule: %v", c)
+	}
+	if g, _ := m.Snapshot().Get(twin.Buildings, "cw"); g.Geometry.(orb.Polygon)[0].Orientation() != orb.CW {
+		t.Error("the model's geometry was turned")
+	}
+}
