@@ -23,11 +23,14 @@ type Scene struct {
 	// Bounds is [west, south, east, north] in degrees.
 	Bounds [4]float64 `json:"bounds"`
 	// Center is [lon, lat]; Zoom, Pitch and Bearing the opening camera.
-	Center   [2]float64  `json:"center"`
-	Zoom     float64     `json:"zoom"`
-	Pitch    float64     `json:"pitch,omitempty"`
-	Bearing  float64     `json:"bearing,omitempty"`
-	Timeline Timeline    `json:"timeline"`
+	Center   [2]float64 `json:"center"`
+	Zoom     float64    `json:"zoom"`
+	Pitch    float64    `json:"pitch,omitempty"`
+	Bearing  float64    `json:"bearing,omitempty"`
+	Timeline Timeline   `json:"timeline"`
+	// Timezone is the IANA name of the place's local time (e.g.
+	// "Europe/Stockholm"), for daily rhythms such as the simulator's.
+	Timezone string      `json:"timezone,omitempty"`
 	Layers   []LayerInfo `json:"layers"`
 	Views    []View      `json:"views,omitempty"`
 	Events   []Event     `json:"events,omitempty"`
@@ -195,6 +198,11 @@ func (s *Scene) check() error {
 	if t.Now != 0 && (t.Now < t.Start || t.Now > t.End) {
 		return bad("timeline.now", "%v is outside %v to %v", t.Now, t.Start, t.End)
 	}
+	if s.Timezone != "" {
+		if _, err := time.LoadLocation(s.Timezone); err != nil {
+			return bad("timezone", "%v", err)
+		}
+	}
 	seen := map[twin.Layer]bool{}
 	for i, l := range s.Layers {
 		if _, err := twin.ParseLayer(string(l.ID)); err != nil {
@@ -217,6 +225,18 @@ func (s *Scene) check() error {
 		ev.Year = math.Round(twin.DecimalYear(at)*1000) / 1000
 	}
 	return nil
+}
+
+// Location returns the scene's local time zone, or nil when it names none.
+func (s *Scene) Location() *time.Location {
+	if s.Timezone == "" {
+		return nil
+	}
+	loc, err := time.LoadLocation(s.Timezone)
+	if err != nil {
+		return nil // checked when the scene was loaded
+	}
+	return loc
 }
 
 // Now returns the scene's present as a decimal year: the timeline's Now if

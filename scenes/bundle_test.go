@@ -109,6 +109,8 @@ func TestLoadErrors(t *testing.T) {
 			twin.ErrUnknownLayer, `scene.json: bad scene: layers[1].id: unknown layer "roads"`},
 		{"bad bounds", fstest.MapFS{"scene.json": {Data: []byte(strings.Replace(testScene, `[20, 67, 21, 68]`, `[21, 67, 20, 68]`, 1))}},
 			ErrBadScene, "scene.json: bad scene: bounds"},
+		{"unknown time zone", fstest.MapFS{"scene.json": {Data: []byte(strings.Replace(testScene, `"zoom": 12,`, `"zoom": 12, "timezone": "Mars/Olympus",`, 1))}},
+			ErrBadScene, "scene.json: bad scene: timezone"},
 		{"escaping file", fstest.MapFS{"scene.json": {Data: []byte(strings.Replace(testScene, `"buildings.geojson"`, `"../etc/passwd"`, 1))}},
 			ErrBadScene, "scene.json: bad scene: layers[0].file"},
 	}

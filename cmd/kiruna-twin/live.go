@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/server"
 	"github.com/kiruna-twin/kiruna-twin/twin"
@@ -16,7 +17,7 @@ import (
 // model: the scene's sensors come from it), hands it to the server and
 // starts the simulator unless --simulate=false. stop ends the simulator
 // and closes the store; call it after the HTTP server has shut down.
-func startLive(ctx context.Context, c serveConfig, model *twin.Model, srv *server.Server, log *slog.Logger) (stop func(), err error) {
+func startLive(ctx context.Context, c serveConfig, model *twin.Model, loc *time.Location, srv *server.Server, log *slog.Logger) (stop func(), err error) {
 	dir := filepath.Join(c.data, "live")
 	store, err := twin.OpenStore(dir, model, twin.StoreOptions{Logger: log})
 	if err != nil {
@@ -31,7 +32,7 @@ func startLive(ctx context.Context, c serveConfig, model *twin.Model, srv *serve
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := sim.Run(simCtx, sim.Config{Store: store, Model: model, Logger: log}); err != nil {
+			if err := sim.Run(simCtx, sim.Config{Store: store, Model: model, Location: loc, Logger: log}); err != nil {
 				log.Error("the simulator stopped", "err", err)
 			}
 		}()

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // scenes name their time zone; a machine may have no zoneinfo
 )
 
 func main() {

@@ -136,7 +136,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 	srv.Tiler().Warm() // prepare the tile layers before the first tile asks
 	// The live state: sensors and readings, durable under --data (live.go),
 	// open before /readyz says ready.
-	stopLive, err := startLive(ctx, c, model, srv, log)
+	stopLive, err := startLive(ctx, c, model, b.Scene.Location(), srv, log)
 	if err != nil {
 		_ = httpSrv.Close()
 		return err

@@ -63,6 +63,7 @@ func scene(timeline []event, lm map[string]landmark) scenes.Scene {
 		Pitch:    50,
 		Bearing:  -12,
 		Timeline: scenes.Timeline{Start: 1900, End: 2040},
+		Timezone: "Europe/Stockholm",
 		Layers: []scenes.LayerInfo{
 			{ID: twin.Zones, Title: "Deformationszon", Titles: map[string]string{"sv": "Deformationszon", "en": "Deformation zone"}, Kind: "polygon", File: "zones.geojson"},
 			{ID: twin.Infrastructure, Title: "Infrastruktur", Titles: map[string]string{"sv": "Infrastruktur", "en": "Infrastructure"}, Kind: "line", File: "infrastructure.geojson"},
