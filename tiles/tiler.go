@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"sync"
@@ -166,9 +167,8 @@ func (t *Tiler) Get(z, x, y int, gzipped bool) (*Tile, error) {
 		return t.build(z, x, y, gzipped, 0)
 	}
 	// Concurrent misses of one tile (many viewers reloading after an
-	// edit) wait for a single build.
-	// A build that began before the latest change may be stale: join only
-	// one that began after it.
+	// edit) wait for a single build. A build that began before the latest
+	// change may be stale: join only one that began after it.
 	k := tileKey(z, x, y)
 	t.inflightMu.Lock()
 	if c, ok := t.inflight[k]; ok && c.epoch == t.cache.Epoch() {
@@ -182,13 +182,21 @@ func (t *Tiler) Get(z, x, y int, gzipped bool) (*Tile, error) {
 	c := &call{done: make(chan struct{}), epoch: t.cache.Epoch()}
 	t.inflight[k] = c
 	t.inflightMu.Unlock()
-	c.tile, c.err = t.build(z, x, y, true, c.epoch)
-	t.inflightMu.Lock()
-	if t.inflight[k] == c {
-		delete(t.inflight, k)
-	}
-	t.inflightMu.Unlock()
-	close(c.done)
+	func() {
+		// Whatever happens, release the waiters: a panic becomes their error.
+		defer func() {
+			if p := recover(); p != nil {
+				c.tile, c.err = nil, fmt.Errorf("tiles: building %d/%d/%d: %v\n%s", z, x, y, p, debug.Stack())
+			}
+			t.inflightMu.Lock()
+			if t.inflight[k] == c {
+				delete(t.inflight, k)
+			}
+			t.inflightMu.Unlock()
+			close(c.done)
+		}()
+		c.tile, c.err = t.build(z, x, y, true, c.epoch)
+	}()
 	if c.err != nil {
 		return nil, c.err
 	}
