@@ -53,7 +53,7 @@ type pilot struct {
 // holds. Its methods are safe for concurrent use.
 type PilotStore struct {
 	model  *Model
-	log    *wal.Log
+	log    Journal
 	unlock func()
 	clock  func() time.Time
 
@@ -86,16 +86,33 @@ func ValidPilotName(s string) bool {
 // OpenPilots opens (or creates) the pilots log in dir and puts every
 // stored pilot into the model's pilots layer.
 func OpenPilots(dir string, model *Model, logger *slog.Logger) (*PilotStore, error) {
+	return openPilots(dir, nil, model, logger)
+}
+
+// OpenPilotsOn opens the pilots kept in a journal other than the embedded
+// log (the shared store of several replicas, see twin/pgstore) and puts
+// every stored pilot into the model's pilots layer.
+func OpenPilotsOn(open JournalOpener, model *Model, logger *slog.Logger) (*PilotStore, error) {
+	return openPilots("", open, model, logger)
+}
+
+func openPilots(dir string, open JournalOpener, model *Model, logger *slog.Logger) (*PilotStore, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	p := &PilotStore{model: model, clock: time.Now, pilots: map[string]*pilot{}}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("opening the pilots: %w", err)
-	}
-	unlock, err := lockDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("opening the pilots in %s: %w", dir, err)
+	unlock := func() {}
+	if open == nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("opening the pilots: %w", err)
+		}
+		var err error
+		if unlock, err = lockDir(dir); err != nil {
+			return nil, fmt.Errorf("opening the pilots in %s: %w", dir, err)
+		}
+		open = func(replay func(wal.Record) error) (Journal, error) {
+			return wal.Open(dir, wal.Options{Snapshot: p.snapshot, Logger: logger}, replay)
+		}
 	}
 	replay := func(r wal.Record) error {
 		switch r.Kind {
@@ -118,7 +135,7 @@ func OpenPilots(dir string, model *Model, logger *slog.Logger) (*PilotStore, err
 		}
 		return nil
 	}
-	log, err := wal.Open(dir, wal.Options{Snapshot: p.snapshot, Logger: logger}, replay)
+	log, err := open(replay)
 	if err != nil {
 		unlock()
 		return nil, fmt.Errorf("opening the pilots in %s: %w", dir, err)
@@ -132,6 +149,9 @@ func OpenPilots(dir string, model *Model, logger *slog.Logger) (*PilotStore, err
 		log.Close()
 		unlock()
 		return nil, fmt.Errorf("opening the pilots: %w", err)
+	}
+	if f, ok := log.(Follower); ok {
+		f.Follow(p.ApplyCommitted)
 	}
 	return p, nil
 }

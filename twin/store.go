@@ -33,6 +33,10 @@ type StoreOptions struct {
 	SegmentSize int64
 	Clock       func() time.Time
 	Logger      *slog.Logger
+	// Journal, when set, keeps the live state there instead of in the log
+	// in dir (which is then not used): the shared store of several
+	// replicas (see twin/pgstore).
+	Journal JournalOpener
 }
 
 // Store is the durable live state: every sensor (the scene's and the
@@ -40,7 +44,7 @@ type StoreOptions struct {
 // log (twin/wal) before it is applied and before the call returns, so an
 // acknowledged write survives kill -9; opening a Store replays the log.
 type Store struct {
-	log     *wal.Log
+	log     Journal
 	sensors *SensorSet
 	model   *Model
 	opts    StoreOptions
@@ -77,12 +81,15 @@ func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
 	}
 	s := &Store{sensors: newSensorSet(opts.HistoryLimit, opts.Clock), model: model, opts: opts,
 		listeners: map[int]func([]SensorState){}}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("opening the live state: %w", err)
-	}
-	unlock, err := lockDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("opening the live state in %s: %w", dir, err)
+	unlock := func() {}
+	if opts.Journal == nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("opening the live state: %w", err)
+		}
+		var err error
+		if unlock, err = lockDir(dir); err != nil {
+			return nil, fmt.Errorf("opening the live state in %s: %w", dir, err)
+		}
 	}
 	s.unlock = unlock
 	for _, f := range model.Snapshot().Features(Sensors) {
@@ -121,16 +128,13 @@ func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
 		}
 		return nil
 	}
-	log, err := wal.Open(dir, wal.Options{
-		SegmentSize: opts.SegmentSize,
-		Snapshot:    s.snapshot,
-		OnCommit: func(c wal.CommitInfo) {
-			if fn := s.onCommit.Load(); fn != nil {
-				(*fn)(c)
-			}
-		},
-		Logger: opts.Logger,
-	}, replay)
+	open := opts.Journal
+	if open == nil {
+		open = func(replay func(wal.Record) error) (Journal, error) {
+			return wal.Open(dir, walOptions(s), replay)
+		}
+	}
+	log, err := open(replay)
 	if err != nil {
 		unlock()
 		return nil, fmt.Errorf("opening the live state in %s: %w", dir, err)
@@ -144,10 +148,26 @@ func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
 		unlock()
 		return nil, err
 	}
+	if f, ok := log.(Follower); ok {
+		f.Follow(s.ApplyCommitted)
+	}
 	s.stop = make(chan struct{})
 	s.swept.Add(1)
 	go s.sweep(5 * time.Second)
 	return s, nil
+}
+
+func walOptions(s *Store) wal.Options {
+	return wal.Options{
+		SegmentSize: s.opts.SegmentSize,
+		Snapshot:    s.snapshot,
+		OnCommit: func(c wal.CommitInfo) {
+			if fn := s.onCommit.Load(); fn != nil {
+				(*fn)(c)
+			}
+		},
+		Logger: s.opts.Logger,
+	}
 }
 
 // sweep tells listeners, every interval, of sensors whose value has just

@@ -1,0 +1,169 @@
+package pgstore_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/pgstore"
+	"github.com/kiruna-twin/kiruna-twin/twin/pgstore/pgtest"
+	"github.com/paulmach/orb"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// replica is one process's view: its own model, live state and pilots on
+// the shared store.
+type replica struct {
+	db     *pgstore.DB
+	model  *twin.Model
+	store  *twin.Store
+	pilots *twin.PilotStore
+}
+
+func openReplica(t *testing.T, url string, bus twin.Bus) *replica {
+	t.Helper()
+	ctx := context.Background()
+	db, err := pgstore.Open(ctx, pgstore.Options{URL: url, Bus: bus, Logger: quiet, Poll: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{db: db, model: twin.NewModel()}
+	if r.store, err = twin.OpenStore("", r.model, twin.StoreOptions{Logger: quiet, Journal: db.LiveJournal()}); err != nil {
+		t.Fatal(err)
+	}
+	if r.pilots, err = twin.OpenPilotsOn(db.PilotJournal(), r.model, quiet); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.close)
+	return r
+}
+
+func (r *replica) close() {
+	if r.db == nil {
+		return
+	}
+	r.pilots.Close()
+	r.store.Close()
+	r.db.Close()
+	r.db = nil
+}
+
+func eventually(t *testing.T, what string, within time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestMigrationsAreIdempotent(t *testing.T) {
+	url := pgtest.Database(t)
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		db, err := pgstore.Open(ctx, pgstore.Options{URL: url, Logger: quiet})
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		var v int
+		var geomIndexes int
+		if err := db.Pool().QueryRow(ctx, `SELECT max(version) FROM kiruna_schema`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING gist (geom)%' AND tablename LIKE 'kiruna_%'`).Scan(&geomIndexes); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if v != 1 || geomIndexes != 2 {
+			t.Fatalf("open %d: schema version %d, %d spatial indexes on geom; want 1 and 2", i, v, geomIndexes)
+		}
+	}
+}
+
+func TestReplicasShareTheStore(t *testing.T) {
+	url := pgtest.Database(t)
+	ctx := context.Background()
+	a := openReplica(t, url, nil)
+	b := openReplica(t, url, nil)
+
+	// A company added through A authenticates on B.
+	token, err := a.db.Tenants().Add(ctx, "lkab", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "B authenticates A's new company", 2*time.Second, func() bool {
+		tn, err := b.db.Tenants().Authenticate(token)
+		return err == nil && tn.Name == "lkab"
+	})
+	if _, err := b.db.Tenants().Add(ctx, "lkab", time.Now()); !errors.Is(err, twin.ErrTenantExists) {
+		t.Fatalf("adding it again: %v, want ErrTenantExists", err)
+	}
+
+	sn := twin.Sensor{ID: "lkab-1", Type: "temperature", Unit: "°C", Name: "Tuolluvaara", Pos: orb.Point{20.25, 67.86}}
+	if _, created, err := a.store.Register(ctx, "lkab", sn); err != nil || !created {
+		t.Fatalf("register on A: %v %v", created, err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if err := a.store.Ingest(ctx, "lkab", []twin.Reading{{Sensor: "lkab-1", Time: now, Value: -12.5}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "B sees A's reading", 5*time.Second, func() bool {
+		st, ok := b.store.Sensors().Get("lkab-1")
+		return ok && st.Value == -12.5
+	})
+	if _, ok := b.model.Snapshot().Get(twin.Sensors, "lkab-1"); !ok {
+		t.Fatal("A's sensor is not in B's sensors layer")
+	}
+	// Another company takes the same id on B: the store refuses.
+	sn2 := sn
+	if _, _, err := b.store.Register(ctx, "other", sn2); !errors.Is(err, twin.ErrSensorTaken) {
+		t.Fatalf("another owner's id: %v, want ErrSensorTaken", err)
+	}
+
+	// A pilot on B reaches A's pilots layer; a deletion too.
+	f := &twin.Feature{ID: "p1", Kind: "sensor-mast", Name: "Mast", Geometry: orb.Point{20.22, 67.85},
+		Life: twin.Lifespan{From: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	if _, _, err := b.pilots.Put(ctx, "lkab", "masts", []*twin.Feature{f}); err != nil {
+		t.Fatal(err)
+	}
+	id := twin.PilotFeatureID("masts", "p1")
+	eventually(t, "A sees B's pilot", 5*time.Second, func() bool { return has(a.model, id) })
+	if _, _, err := a.pilots.Put(ctx, "other", "masts", []*twin.Feature{f}); !errors.Is(err, twin.ErrNotPilotOwner) {
+		t.Fatalf("another company's pilot name: %v", err)
+	}
+	var inPostGIS int
+	if err := a.db.Pool().QueryRow(ctx, `SELECT count(*) FROM kiruna_pilot_features WHERE ST_Intersects(geom, ST_MakeEnvelope(20, 67, 21, 68, 4326))`).Scan(&inPostGIS); err != nil || inPostGIS != 1 {
+		t.Fatalf("PostGIS finds %d pilot features in the box (%v), want 1", inPostGIS, err)
+	}
+
+	// A third replica started late loads it all.
+	c := openReplica(t, url, nil)
+	if st, ok := c.store.Sensors().Get("lkab-1"); !ok || st.Value != -12.5 || st.Owner != "lkab" {
+		t.Fatalf("late replica: sensor %+v %v", st, ok)
+	}
+	if !has(c.model, id) {
+		t.Fatal("late replica has no pilot")
+	}
+
+	if err := a.pilots.Delete(ctx, "lkab", "masts"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "B and C see the pilot withdrawn", 5*time.Second, func() bool {
+		return !has(b.model, id) && !has(c.model, id)
+	})
+	if a.db.Position() == 0 || a.db.Ready() != nil {
+		t.Fatalf("position %d, ready %v", a.db.Position(), a.db.Ready())
+	}
+}
+
+func has(m *twin.Model, pilotFeature string) bool {
+	_, ok := m.Snapshot().Get(twin.Pilots, pilotFeature)
+	return ok
+}

@@ -1,0 +1,183 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/wal"
+	"github.com/paulmach/orb/encoding/wkb"
+)
+
+// project writes a record into its tables, inside the record's
+// transaction. A refusal (another company's id) is a domainError.
+func project(ctx context.Context, tx pgx.Tx, stream string, r wal.Record) error {
+	switch {
+	case stream == StreamLive && r.Kind == twin.RecSensor:
+		sn, err := twin.DecodeSensorRecord(r.Data)
+		if err != nil {
+			return domainError{err}
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO kiruna_sensors (id, type, unit, name, owner, since, geom)
+			VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326))
+			ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, unit = EXCLUDED.unit, name = EXCLUDED.name, geom = EXCLUDED.geom
+			WHERE kiruna_sensors.owner = EXCLUDED.owner`,
+			sn.ID, string(sn.Type), sn.Unit, sn.Name, sn.Owner, sn.Since, sn.Pos[0], sn.Pos[1])
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return domainError{fmt.Errorf("%w: %s", twin.ErrSensorTaken, sn.ID)}
+		}
+	case stream == StreamLive && r.Kind == twin.RecReadings:
+		rs, err := twin.DecodeReadingsRecord(r.Data)
+		if err != nil {
+			return domainError{err}
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"kiruna_readings"}, []string{"sensor", "time", "value"},
+			pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) { return []any{rs[i].Sensor, rs[i].Time, rs[i].Value}, nil }))
+		return err
+	case stream == StreamPilots && r.Kind == twin.RecPilotPut:
+		info, fs, err := twin.DecodePilotRecord(r.Data)
+		if err != nil {
+			return domainError{err}
+		}
+		b := info.Bound
+		tag, err := tx.Exec(ctx, `INSERT INTO kiruna_pilots (name, company, updated, features, bound, data)
+			VALUES ($1, $2, $3, $4, ST_MakeEnvelope($5, $6, $7, $8, 4326), $9)
+			ON CONFLICT (name) DO UPDATE SET updated = EXCLUDED.updated, features = EXCLUDED.features, bound = EXCLUDED.bound, data = EXCLUDED.data
+			WHERE kiruna_pilots.company = EXCLUDED.company`,
+			info.ID, info.Company, info.Updated, len(fs), b.Min[0], b.Min[1], b.Max[0], b.Max[1], r.Data)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return domainError{fmt.Errorf("%w: %s", twin.ErrNotPilotOwner, info.ID)}
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM kiruna_pilot_features WHERE pilot = $1`, info.ID); err != nil {
+			return err
+		}
+		var batch pgx.Batch
+		for _, f := range fs {
+			g, err := wkb.Marshal(f.Geometry)
+			if err != nil {
+				return domainError{fmt.Errorf("feature %s: %w", f.ID, err)}
+			}
+			props, err := json.Marshal(f.Props)
+			if err != nil {
+				return domainError{fmt.Errorf("feature %s: %w", f.ID, err)}
+			}
+			batch.Queue(`INSERT INTO kiruna_pilot_features (pilot, id, kind, name, height, base, valid_from, valid_to, status, props, geom)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, ST_SetSRID(ST_GeomFromWKB($11), 4326))`,
+				info.ID, f.ID, f.Kind, f.Name, f.Height, f.Base, nullTime(f.Life.From), nullTime(f.Life.To), string(f.Status), props, g)
+		}
+		return tx.SendBatch(ctx, &batch).Close()
+	case stream == StreamPilots && r.Kind == twin.RecPilotDelete:
+		tag, err := tx.Exec(ctx, `DELETE FROM kiruna_pilots WHERE name = $1`, string(r.Data))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return domainError{fmt.Errorf("%w: %s", twin.ErrPilotNotFound, r.Data)}
+		}
+	default:
+		return domainError{fmt.Errorf("the %s stream has no record kind %d", stream, r.Kind)}
+	}
+	return nil
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// loadLive replays the companies' sensors and the newest readings of
+// every sensor (at most HistoryLimit each, oldest first).
+func (db *DB) loadLive(ctx context.Context, tx pgx.Tx, replay func(wal.Record) error) error {
+	rows, err := tx.Query(ctx, `SELECT id, type, unit, name, owner, since, ST_X(geom), ST_Y(geom) FROM kiruna_sensors ORDER BY since, id`)
+	if err != nil {
+		return err
+	}
+	var sensors []twin.Sensor
+	for rows.Next() {
+		var sn twin.Sensor
+		var typ string
+		if err := rows.Scan(&sn.ID, &typ, &sn.Unit, &sn.Name, &sn.Owner, &sn.Since, &sn.Pos[0], &sn.Pos[1]); err != nil {
+			rows.Close()
+			return err
+		}
+		sn.Type = twin.SensorType(typ)
+		sensors = append(sensors, sn)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, sn := range sensors {
+		if err := replay(wal.Record{Kind: twin.RecSensor, Data: twin.EncodeSensorRecord(sn)}); err != nil {
+			return err
+		}
+	}
+	// Every sensor with readings (a skip scan of the index), then the
+	// newest readings of each.
+	rows, err = tx.Query(ctx, `WITH RECURSIVE s(id) AS (
+			(SELECT sensor FROM kiruna_readings ORDER BY sensor LIMIT 1)
+			UNION ALL
+			SELECT (SELECT sensor FROM kiruna_readings WHERE sensor > s.id ORDER BY sensor LIMIT 1) FROM s WHERE s.id IS NOT NULL)
+		SELECT s.id, r.time, r.value FROM s CROSS JOIN LATERAL (
+			SELECT time, value FROM kiruna_readings WHERE sensor = s.id ORDER BY time DESC LIMIT $1) r
+		WHERE s.id IS NOT NULL ORDER BY s.id, r.time`, db.opts.HistoryLimit)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var batch []twin.Reading
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := replay(wal.Record{Kind: twin.RecReadings, Data: twin.EncodeReadingsRecord(batch)})
+		batch = batch[:0]
+		return err
+	}
+	for rows.Next() {
+		var r twin.Reading
+		if err := rows.Scan(&r.Sensor, &r.Time, &r.Value); err != nil {
+			return err
+		}
+		batch = append(batch, r)
+		if len(batch) == 1024 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return flush()
+}
+
+// loadPilots replays every pilot.
+func (db *DB) loadPilots(ctx context.Context, tx pgx.Tx, replay func(wal.Record) error) error {
+	rows, err := tx.Query(ctx, `SELECT data FROM kiruna_pilots ORDER BY name`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return err
+		}
+		if err := replay(wal.Record{Kind: twin.RecPilotPut, Data: data}); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
