@@ -80,4 +80,3 @@ func (p *PilotStore) ApplyCommitted(r wal.Record) error {
 	}
 	return nil
 }
-
