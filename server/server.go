@@ -32,11 +32,15 @@ type Config struct {
 	// the zero value means the defaults.
 	Tiles tiles.Options
 	// Tenants authenticates companies' writes; without it every write is 401.
-	Tenants *twin.Tenants
+	Tenants twin.Authenticator
 	// Hub tunes the WebSocket hub at /ws (see HubOptions).
 	Hub HubOptions
 	// RateLimit bounds each company's writes (429 beyond it).
 	RateLimit RateLimit
+	// Ready, when set, is asked by /readyz once the scene is loaded: an
+	// error answers 503 with it; details (e.g. "store": "ok", "bus":
+	// "down") join the answer either way. Replicas use it.
+	Ready func() (details map[string]string, err error)
 }
 
 // Server is the twin's HTTP face. Create it with New.
@@ -85,7 +89,19 @@ func (s *Server) routes() {
 			writeError(w, http.StatusServiceUnavailable, "the scene is still loading")
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		body := map[string]string{}
+		if s.cfg.Ready != nil {
+			details, err := s.cfg.Ready()
+			if err != nil {
+				writeError(w, http.StatusServiceUnavailable, "not ready: %v", err)
+				return
+			}
+			for k, v := range details {
+				body[k] = v
+			}
+		}
+		body["status"] = "ready"
+		writeJSON(w, http.StatusOK, body)
 	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/scene", s.handleScene)

@@ -19,7 +19,7 @@ import (
 // and closes the store; call it after the HTTP server has shut down.
 func startLive(ctx context.Context, c serveConfig, model *twin.Model, loc *time.Location, srv *server.Server, log *slog.Logger) (stop func(), err error) {
 	dir := filepath.Join(c.data, "live")
-	store, err := twin.OpenStore(dir, model, twin.StoreOptions{Logger: log})
+	store, err := twin.OpenStore(dir, model, twin.StoreOptions{Logger: log, Journal: c.shared.liveJournal()}) // replicas.go
 	if err != nil {
 		return nil, fmt.Errorf("--data %s: %w", c.data, err)
 	}

@@ -13,7 +13,7 @@ import (
 // to the server; the returned function closes them.
 func openPilots(c serveConfig, model *twin.Model, srv *server.Server, log *slog.Logger) (stop func(), err error) {
 	dir := filepath.Join(c.data, "pilots")
-	ps, err := twin.OpenPilots(dir, model, log)
+	ps, err := c.shared.openPilots(dir, model, log) // replicas.go
 	if err != nil {
 		return nil, fmt.Errorf("--data %s: %w", c.data, err)
 	}

@@ -34,6 +34,7 @@ type serveConfig struct {
 	origins  []string // --allow-origin: browser origins that may open /ws
 	rate     float64  // --write-rate: writes per second per company
 	burst    int      // --write-burst
+	shared   *shared  // what --store and --bus opened (replicas.go); nil when embedded
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -47,8 +48,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fl.Float64Var(&c.rate, "write-rate", 50, "write requests per second each company may send (readings, sensors, pilots); more answer 429")
 	fl.IntVar(&c.burst, "write-burst", 100, "write requests a company may send at once above --write-rate")
 	fl.StringSliceVar(&c.origins, "allow-origin", nil, "browser origins (e.g. https://kiosk.example) that may open /ws besides this server's own; \"*\" for any")
-	fl.StringVar(&c.store, "store", "", "postgres://… URL of a shared PostgreSQL/PostGIS store for several replicas (not yet supported)")
-	fl.StringVar(&c.bus, "bus", "", "nats://… URL of a NATS server that carries changes between replicas (not yet supported)")
+	fl.StringVar(&c.store, "store", "", "postgres://… URL of a PostgreSQL/PostGIS store shared by several replicas: companies, sensors, readings and pilots live there instead of under --data (the simulator is then off unless --simulate is given)")
+	fl.StringVar(&c.bus, "bus", "", "nats://… URL of a NATS server that carries changes between replicas at once (needs --store; without it they poll the store)")
 	fl.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: kiruna-twin [serve] [flags]\n\nServes the twin over HTTP and WebSocket.\n\nFlags:\n%s", fl.FlagUsages())
@@ -62,8 +63,11 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	if fl.NArg() > 0 {
 		return c, fmt.Errorf("%w: unexpected arguments %q", errUsage, fl.Args())
 	}
-	if c.store != "" || c.bus != "" {
-		return c, fmt.Errorf("%w: --store and --bus are not supported by this build yet; run without them for the embedded store", errUsage)
+	if err := checkShared(&c); err != nil { // replicas.go
+		return c, err
+	}
+	if c.store != "" && !fl.Changed("simulate") {
+		c.simulate = false // one simulator for all the replicas, where the operator asks for it
 	}
 	return c, nil
 }
@@ -98,11 +102,16 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 	}
 
 	model := twin.NewModel()
-	tenants, err := twin.OpenTenants(c.data) // live.go: companies' tokens
-	if err != nil {
-		return fmt.Errorf("--data %s: %w", c.data, err)
+	// --store and --bus (replicas.go): nil for the embedded default.
+	if c.shared, err = openShared(ctx, c, log); err != nil {
+		return err
 	}
-	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants,
+	defer c.shared.close()
+	tenants, err := c.shared.tenants(c.data) // companies' tokens
+	if err != nil {
+		return err
+	}
+	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants, Ready: c.shared.ready(),
 		Hub: server.HubOptions{AllowedOrigins: c.origins}, RateLimit: server.RateLimit{PerSecond: c.rate, Burst: c.burst}})
 	defer srv.Close() // the WebSocket hub
 

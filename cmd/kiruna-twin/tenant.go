@@ -16,7 +16,9 @@ const tenantUsage = `Usage:
   kiruna-twin tenant revoke NAME --data DIR   stop accepting the company's token
   kiruna-twin tenant list --data DIR          list the companies
 
-A running server notices a change within a second. NAME is 1–64 letters,
+With --store postgres://… the companies are those of the store shared by
+several replicas (instead of --data's). A running server notices a
+change within a second. NAME is 1–64 letters,
 digits, '.', '_' or '-'.
 
 Flags:
@@ -27,6 +29,7 @@ func tenantCmd(args []string, stdout, stderr io.Writer) error {
 	fl := pflag.NewFlagSet("tenant", pflag.ContinueOnError)
 	fl.SetOutput(stderr)
 	data := fl.String("data", "./data", "the server's data directory")
+	store := fl.String("store", "", "postgres://… URL of the store shared by replicas (instead of --data)")
 	fl.Usage = func() { fmt.Fprintf(stderr, "%s%s", tenantUsage, fl.FlagUsages()) }
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -39,6 +42,9 @@ func tenantCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: tenant needs a subcommand: add, revoke or list", errUsage)
 	}
 	now := time.Now()
+	if *store != "" {
+		return sharedTenantCmd(*store, rest, now, stdout) // replicas.go
+	}
 	switch rest[0] {
 	case "add":
 		if len(rest) != 2 {
