@@ -2,11 +2,16 @@
 # packages, starts a throwaway cluster on loopback, exports its URL for the
 # replica tests (KIRUNA_TEST_POSTGRES) with the commands that stop and
 # start it (KIRUNA_TEST_POSTGRES_STOP, KIRUNA_TEST_POSTGRES_START), and
-# stops it when the run ends.
+# stops it when the run ends. Also installs nginx, for the deploy/ example.
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || [ ! -e /usr/share/postgresql/15/extension/postgis.control ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq postgresql-15 postgresql-15-postgis-3 >/dev/null
+fi
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nginx >/dev/null
 fi
 pg_bin=/usr/lib/postgresql/15/bin
 pg_dir=$(mktemp -d /tmp/kiruna-ci-pg.XXXXXX)
