@@ -1,8 +1,7 @@
 # Sourced by .ci/run: installs PostgreSQL and PostGIS from Debian's
 # packages, starts a throwaway cluster on loopback, exports its URL for the
-# replica tests (KIRUNA_TEST_POSTGRES) with the commands that stop and
-# start it (KIRUNA_TEST_POSTGRES_STOP, KIRUNA_TEST_POSTGRES_START), and
-# stops it when the run ends. Also installs nginx, for the deploy/ example.
+# replica tests (KIRUNA_TEST_POSTGRES), and stops it when the run ends
+# (the restart test runs a cluster of its own, twin/pgstore/pgtest). Also installs nginx, for the deploy/ example.
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || [ ! -e /usr/share/postgresql/15/extension/postgis.control ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -23,6 +22,4 @@ su postgres -c "$pg_ctl_cmd start" >/dev/null
 stop_postgres() { su postgres -c "$pg_bin/pg_ctl -D $pg_dir/data -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$pg_dir"; }
 trap stop_postgres EXIT
 export KIRUNA_TEST_POSTGRES="postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable"
-export KIRUNA_TEST_POSTGRES_STOP="su postgres -c \"$pg_ctl_cmd -m fast stop\""
-export KIRUNA_TEST_POSTGRES_START="su postgres -c \"$pg_ctl_cmd start\""
 echo "PostgreSQL $($pg_bin/postgres --version | awk '{print $3}') with PostGIS on 127.0.0.1:$pg_port"

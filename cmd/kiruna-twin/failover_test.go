@@ -175,14 +175,10 @@ func TestKillReplicaUnderLoad(t *testing.T) {
 // resume by themselves, no acknowledged write is lost and both replicas
 // converge on the store.
 func TestBusAndStoreRestartDuringWrites(t *testing.T) {
-	store := pgtest.Database(t)
-	stopPG, startPG := os.Getenv("KIRUNA_TEST_POSTGRES_STOP"), os.Getenv("KIRUNA_TEST_POSTGRES_START")
-	if stopPG == "" || startPG == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("KIRUNA_TEST_POSTGRES_STOP and _START are not set (.ci/run sets them)")
-		}
-		t.Skip("KIRUNA_TEST_POSTGRES_STOP and KIRUNA_TEST_POSTGRES_START are not set: commands that stop and start the test PostgreSQL")
-	}
+	// PostgreSQL of its own, to stop and start: the shared test server
+	// serves other tests meanwhile.
+	pg := pgtest.NewCluster(t)
+	store := pg.URL
 	nats := natstest.Run(t, -1)
 	natsPort := natstest.Port(t, nats)
 	bus := nats.ClientURL()
@@ -212,18 +208,7 @@ func TestBusAndStoreRestartDuringWrites(t *testing.T) {
 	natstest.Run(t, natsPort)
 	time.Sleep(500 * time.Millisecond)
 
-	run := func(cmd string) {
-		if out, err := exec.Command("sh", "-c", cmd).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", cmd, err, out)
-		}
-	}
-	run(stopPG)
-	pgUp := false
-	t.Cleanup(func() {
-		if !pgUp {
-			run(startPG)
-		}
-	})
+	pg.Stop()
 	waitFor("A's /readyz says 503 with the store down", 5*time.Second, func() bool {
 		code, body := call(t, http.MethodGet, a+"/readyz", "", "", "")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "store")
@@ -238,8 +223,7 @@ func TestBusAndStoreRestartDuringWrites(t *testing.T) {
 			t.Fatalf("a read with the store down: %d %s", code, body)
 		}
 	}
-	run(startPG)
-	pgUp = true
+	pg.Start()
 	waitFor("both replicas ready again", 15*time.Second, func() bool {
 		ca, _ := call(t, http.MethodGet, a+"/readyz", "", "", "")
 		cb, _ := call(t, http.MethodGet, b+"/readyz", "", "", "")
