@@ -16,7 +16,7 @@ import (
 )
 
 // liveScene writes a small scene bundle with a few sensors of each kind.
-func liveScene(t *testing.T) string {
+func liveScene(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	scene := `{"id":"test","title":"Test","bounds":[10,60,10.2,60.1],"center":[10.1,60.05],"zoom":13,

@@ -19,7 +19,7 @@ import (
 )
 
 // call sends one request and returns the status and the body.
-func call(t *testing.T, method, u, token, ctype, body string) (int, string) {
+func call(t testing.TB, method, u, token, ctype, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, u, strings.NewReader(body))
 	if err != nil {

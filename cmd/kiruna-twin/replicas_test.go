@@ -20,7 +20,7 @@ import (
 )
 
 // sharedTenant adds a company to the shared store with the tenant command.
-func sharedTenant(t *testing.T, store, name string) string {
+func sharedTenant(t testing.TB, store, name string) string {
 	t.Helper()
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"tenant", "add", name, "--store", store}, &out, &errb); code != 0 {
@@ -31,7 +31,7 @@ func sharedTenant(t *testing.T, store, name string) string {
 }
 
 // metric reads one unlabelled sample of the server's /metrics.
-func metric(t *testing.T, base, name string) float64 {
+func metric(t testing.TB, base, name string) float64 {
 	t.Helper()
 	code, body := call(t, http.MethodGet, base+"/metrics", "", "", "")
 	if code != 200 {

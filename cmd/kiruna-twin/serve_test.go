@@ -14,7 +14,7 @@ import (
 
 // startServer runs the serve command in the background on a free loopback
 // port and returns its base URL once /readyz answers 200.
-func startServer(t *testing.T, args ...string) (base string, stop func() error) {
+func startServer(t testing.TB, args ...string) (base string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	listening := make(chan net.Addr, 1)

@@ -85,7 +85,11 @@ func (j *journal) Close() error {
 }
 
 // Commit writes one record in one transaction; it returns once the
-// transaction committed and this replica applied every change up to it.
+// transaction committed and this replica applied every change up to it —
+// or, when this replica cannot catch up within ApplyWait (the store went
+// down just after the commit, and a change before this one is still
+// missing), once the transaction committed: the write is durable, and the
+// follower applies it in its turn.
 func (j *journal) Commit(ctx context.Context, recs []wal.Record, apply func()) error {
 	if len(recs) != 1 {
 		return fmt.Errorf("the shared store commits one record at a time, got %d", len(recs))
@@ -99,7 +103,6 @@ func (j *journal) Commit(ctx context.Context, recs []wal.Record, apply func()) e
 	db.pmu.Unlock()
 
 	seq, err := db.write(ctx, j.stream, token, r)
-	db.note(err)
 	if err != nil {
 		// Unknown whether it committed: if the follower already found it
 		// in the store, it did, and it is applied.
@@ -115,62 +118,159 @@ func (j *journal) Commit(ctx context.Context, recs []wal.Record, apply func()) e
 		}
 		return err
 	}
-	c := twin.Committed{Seq: seq, Stream: j.stream, Kind: r.Kind, Data: r.Data, Origin: db.origin, Token: token}
-	if db.opts.Bus != nil {
-		out := c
-		if len(out.Data) > maxBusRecord {
-			out.Data = nil
-		}
-		db.opts.Bus.Publish(out)
-	}
-	select {
-	case db.in <- c:
-	case <-db.stop:
-	}
+	_ = seq // the committer handed it to the follower and the bus
+	wait := time.NewTimer(db.opts.ApplyWait)
+	defer wait.Stop()
 	select {
 	case <-p.done:
 		return nil
 	case <-ctx.Done():
-		// Committed, not yet applied here: the follower applies it as
-		// anyone else's change.
-		db.pmu.Lock()
-		claimed := p.claimed
-		if !claimed {
-			delete(db.pending, token)
-		}
-		db.pmu.Unlock()
-		if claimed {
-			<-p.done
-			return nil
-		}
-		return ctx.Err()
+	case <-wait.C:
+	}
+	// Committed, not yet applied here: the follower applies it as anyone
+	// else's change.
+	db.pmu.Lock()
+	claimed := p.claimed
+	if !claimed {
+		delete(db.pending, token)
+	}
+	db.pmu.Unlock()
+	if claimed {
+		<-p.done
+	}
+	return nil
+}
+
+// write queues a record for the committer and waits for its
+// transaction: it returns the record's number.
+func (db *DB) write(ctx context.Context, stream string, token uint64, r wal.Record) (uint64, error) {
+	w := &writeReq{stream: stream, token: token, rec: r, done: make(chan struct{})}
+	select {
+	case db.writes <- w:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-db.stop:
+		return 0, fmt.Errorf("%w: closing", twin.ErrUnavailable)
+	}
+	select {
+	case <-w.done:
+		return w.seq, w.err
+	case <-ctx.Done():
+		// It may still commit: the follower then applies it as anyone
+		// else's change.
+		return 0, ctx.Err()
 	}
 }
 
-// write is the one transaction of a record: its rows, then the next
-// number and the change. The number is taken last, so the lock on the
-// sequence's row is held only for the commit itself.
-func (db *DB) write(ctx context.Context, stream string, token uint64, r wal.Record) (uint64, error) {
-	var seq uint64
+type writeReq struct {
+	stream string
+	token  uint64
+	rec    wal.Record
+	seq    uint64
+	err    error
+	done   chan struct{}
+}
+
+// maxGroup bounds the records of one transaction.
+const maxGroup = 256
+
+// committer writes queued records, every record waiting at the moment in
+// one transaction (group commit): one commit, one flush of PostgreSQL's
+// log, one turn on the sequence's lock for all of them.
+func (db *DB) committer() {
+	defer close(db.committed)
+	for {
+		var first *writeReq
+		select {
+		case first = <-db.writes:
+		case <-db.stop:
+			return
+		}
+		group := []*writeReq{first}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case w := <-db.writes:
+				group = append(group, w)
+			default:
+				break more
+			}
+		}
+		db.writeGroup(group)
+	}
+}
+
+// writeGroup is one transaction: each record's rows, then the numbers
+// and the changes. The numbers are taken last, so the lock on the
+// sequence's row is held only for the commit itself. A record the store
+// refuses (another company's id) writes nothing — every refusal is a
+// statement that changed no row — and the others go on.
+func (db *DB) writeGroup(group []*writeReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var ok []*writeReq
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if err := project(ctx, tx, stream, r); err != nil {
+		ok = ok[:0]
+		for _, w := range group {
+			w.err = nil
+			if err := project(ctx, tx, w.stream, w.rec); err != nil {
+				var de domainError
+				if errors.As(err, &de) {
+					w.err = de.err
+					continue
+				}
+				return err
+			}
+			ok = append(ok, w)
+		}
+		if len(ok) == 0 {
+			return nil
+		}
+		var last uint64
+		if err := tx.QueryRow(ctx, `UPDATE kiruna_seq SET n = n + $1 RETURNING n`, len(ok)).Scan(&last); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, `UPDATE kiruna_seq SET n = n + 1 RETURNING n`).Scan(&seq); err != nil {
-			return err
+		first := last - uint64(len(ok)) + 1
+		for i, w := range ok {
+			w.seq = first + uint64(i)
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO kiruna_changes (seq, stream, kind, data, origin, token) VALUES ($1, $2, $3, $4, $5, $6)`,
-			seq, stream, int16(r.Kind), r.Data, db.origin, int64(token))
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"kiruna_changes"}, []string{"seq", "stream", "kind", "data", "origin", "token"},
+			pgx.CopyFromSlice(len(ok), func(i int) ([]any, error) {
+				w := ok[i]
+				return []any{int64(w.seq), w.stream, int16(w.rec.Kind), w.rec.Data, db.origin, int64(w.token)}, nil
+			}))
 		return err
 	})
+	err = unavailable(err)
+	db.note(err)
 	if err != nil {
-		var de domainError
-		if errors.As(err, &de) {
-			return 0, de.err
+		// Nothing of the group was acknowledged; a record the store
+		// refused keeps its refusal.
+		for _, w := range group {
+			w.seq = 0
+			if w.err == nil {
+				w.err = err
+			}
 		}
-		return 0, unavailable(err)
+	} else {
+		for _, w := range ok {
+			c := twin.Committed{Seq: w.seq, Stream: w.stream, Kind: w.rec.Kind, Data: w.rec.Data, Origin: db.origin, Token: w.token}
+			if db.opts.Bus != nil {
+				out := c
+				if len(out.Data) > maxBusRecord {
+					out.Data = nil
+				}
+				db.opts.Bus.Publish(out)
+			}
+			select {
+			case db.in <- c:
+			case <-db.stop:
+			}
+		}
 	}
-	return seq, nil
+	for _, w := range group {
+		close(w.done)
+	}
 }
 
 // domainError carries a refusal of the store (another company's id)

@@ -54,6 +54,9 @@ type Options struct {
 	// before it to arrive on the bus before they are read from the store
 	// (100 ms).
 	GapWait time.Duration
+	// ApplyWait bounds how long a committed write waits for this replica
+	// to apply it before it is acknowledged anyway (3 s): see Commit.
+	ApplyWait time.Duration
 	// Retention is how long kiruna_changes keeps a change for replicas that
 	// fell behind (24 h); a replica further behind must restart.
 	Retention time.Duration
@@ -80,10 +83,12 @@ type DB struct {
 	gapAt   time.Time
 	behind  error // changes this replica needs were pruned
 
-	in      chan twin.Committed
-	kick    chan struct{}
-	stop    chan struct{}
-	stopped chan struct{}
+	in        chan twin.Committed
+	writes    chan *writeReq
+	committed chan struct{} // closed when the committer ends
+	kick      chan struct{}
+	stop      chan struct{}
+	stopped   chan struct{}
 
 	storeErr atomic.Pointer[error]
 	applied  atomic.Uint64
@@ -118,6 +123,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.GapWait <= 0 {
 		opts.GapWait = 100 * time.Millisecond
 	}
+	if opts.ApplyWait <= 0 {
+		opts.ApplyWait = 3 * time.Second
+	}
 	if opts.Retention <= 0 {
 		opts.Retention = 24 * time.Hour
 	}
@@ -142,6 +150,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	db := &DB{pool: pool, opts: opts, log: opts.Logger, origin: hex.EncodeToString(id[:]),
 		pending: map[uint64]*pending{}, streams: map[string]*stream{}, early: map[uint64]twin.Committed{},
 		in: make(chan twin.Committed, 4096), kick: make(chan struct{}, 1),
+		writes: make(chan *writeReq, 1024), committed: make(chan struct{}),
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
@@ -159,6 +168,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		}
 	}
 	go db.follow()
+	go db.committer()
 	return db, nil
 }
 
@@ -167,6 +177,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 func (db *DB) Close() {
 	close(db.stop)
 	<-db.stopped
+	<-db.committed
 	db.tenants.close()
 	db.pool.Close()
 }

@@ -167,3 +167,33 @@ func has(m *twin.Model, pilotFeature string) bool {
 	_, ok := m.Snapshot().Get(twin.Pilots, pilotFeature)
 	return ok
 }
+
+// TestStoreDownRefusesWritesAndRecovers: with PostgreSQL stopped a write
+// is ErrUnavailable (never acknowledged), Ready says why, reads go on from
+// memory; once it is back, writes work again without reopening anything.
+func TestStoreDownRefusesWritesAndRecovers(t *testing.T) {
+	pg := pgtest.NewCluster(t)
+	ctx := context.Background()
+	a := openReplica(t, pg.URL, nil)
+	sn := twin.Sensor{ID: "s", Type: "temperature", Unit: "°C", Pos: orb.Point{20.2, 67.85}}
+	if _, _, err := a.store.Register(ctx, "lkab", sn); err != nil {
+		t.Fatal(err)
+	}
+	pg.Stop()
+	err := a.store.Ingest(ctx, "lkab", []twin.Reading{{Sensor: "s", Time: time.Now(), Value: 1}})
+	if !errors.Is(err, twin.ErrUnavailable) {
+		t.Fatalf("a write with the store down: %v, want ErrUnavailable", err)
+	}
+	eventually(t, "Ready reports the store down", 5*time.Second, func() bool { return a.db.Ready() != nil })
+	if _, ok := a.store.Sensors().Get("s"); !ok {
+		t.Fatal("reads stopped with the store")
+	}
+	pg.Start()
+	eventually(t, "writes work again", 10*time.Second, func() bool {
+		return a.store.Ingest(ctx, "lkab", []twin.Reading{{Sensor: "s", Time: time.Now(), Value: 2}}) == nil
+	})
+	eventually(t, "Ready again", 5*time.Second, func() bool { return a.db.Ready() == nil })
+	if st, _ := a.store.Sensors().Get("s"); st.Value != 2 {
+		t.Fatalf("value %v after recovery, want 2", st.Value)
+	}
+}
