@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -95,7 +96,8 @@ func BenchmarkReplicaIngest(b *testing.B) {
 // BenchmarkReplicaLatency: one reading at a time, from the POST being sent
 // to a WebSocket client reading the update — on the same server when
 // embedded, on the other replica with PostgreSQL and NATS. The hub sends
-// updates every 50 ms tick in both.
+// updates every 50 ms tick in both; each reading waits a random 0–50 ms
+// before it is sent, so that it meets the tick at a random phase.
 func BenchmarkReplicaLatency(b *testing.B) {
 	for _, mode := range benchModes {
 		b.Run(mode, func(b *testing.B) {
@@ -126,6 +128,9 @@ func BenchmarkReplicaLatency(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				v := float64(i%100) + 0.5
+				b.StopTimer()
+				time.Sleep(time.Duration(rand.Int64N(int64(50 * time.Millisecond))))
+				b.StartTimer()
 				start := time.Now()
 				postJSON(b, write+"/api/readings", token, map[string]any{"readings": []any{
 					map[string]any{"sensor": "acme-0", "time": t0.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano), "value": v}}}, http.StatusAccepted)

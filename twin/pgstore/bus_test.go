@@ -18,6 +18,10 @@ import (
 // reaches it sooner came over the bus, or through a resync the bus asked
 // for.
 func openBusReplica(t *testing.T, url, natsURL string) *replica {
+	return openBusReplicaTB(t, url, natsURL)
+}
+
+func openBusReplicaTB(t testing.TB, url, natsURL string) *replica {
 	t.Helper()
 	bus, err := natsbus.Connect(natsbus.Options{URL: natsURL, Logger: quiet})
 	if err != nil {
