@@ -199,6 +199,10 @@ func TestBusAndStoreRestartDuringWrites(t *testing.T) {
 		}
 	}
 
+	waitFor("B knows the sensor registered on A", 5*time.Second, func() bool {
+		code, _ := call(t, http.MethodGet, b+"/api/sensors/acme-fill", "", "", "")
+		return code == 200
+	})
 	t0 := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Millisecond)
 	l := startLoad([]string{a, b}, token, "acme-fill", t0)
 	time.Sleep(500 * time.Millisecond)
