@@ -94,6 +94,17 @@ func TestNginxFrontsThreeReplicas(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	for _, r := range replicas { // a registration reaches every replica in milliseconds
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			if code, _ := call(t, http.MethodGet, r+"/api/sensors/acme-snow", "", "", ""); code == 200 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %s does not know the new sensor within 5 s", r)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	// Several writes through nginx: they spread over the replicas, and
 	// every one reaches the client, wherever it is connected.
 	for i := 0; i < 6; i++ {
