@@ -181,7 +181,7 @@ func buildLayer(snap *twin.Snapshot, l twin.Layer, o Options) *layerData {
 		sorted[i] = items[j]
 		if p, ok := sorted[i].geom.(orb.Polygon); ok {
 			nRings += len(p)
-			nPoints += pointCount(p)
+			nPoints += twin.VertexCount(p)
 		}
 	}
 	items = nil
@@ -373,7 +373,7 @@ func prepareFeature(f *twin.Feature, l twin.Layer, o Options) (feat, bool) {
 	pf.bound = g.Bound()
 	pf.size = max(pf.bound.Max[0]-pf.bound.Min[0], pf.bound.Max[1]-pf.bound.Min[1])
 	pf.keep = pf.typ == geomPoint || l == twin.Landmarks
-	if pf.typ != geomPoint && pointCount(g) > simplifyFrom {
+	if pf.typ != geomPoint && twin.VertexCount(g) > simplifyFrom {
 		pf.simpl = simplifyPerZoom(g, o)
 	}
 	return pf, true
@@ -404,11 +404,11 @@ const simplifyFrom = 32
 // kept.
 func simplifyPerZoom(g orb.Geometry, o Options) []orb.Geometry {
 	out := make([]orb.Geometry, o.MaxZoom)
-	prev, prevN := g, pointCount(g)
+	prev, prevN := g, twin.VertexCount(g)
 	for z := o.MaxZoom - 1; z >= 0; z-- {
 		tol := o.SimplifyPixels / (TileSize * float64(uint64(1)<<z))
 		s := simplify.DouglasPeucker(tol).Simplify(orb.Clone(g))
-		n := pointCount(s)
+		n := twin.VertexCount(s)
 		if s == nil || n == 0 {
 			// Smaller than the tolerance: keep the coarsest copy that drew.
 			out[z] = prev
@@ -424,43 +424,11 @@ func simplifyPerZoom(g orb.Geometry, o Options) []orb.Geometry {
 		if out[z] == nil {
 			continue
 		}
-		if pointCount(out[z]) == pointCount(g) {
+		if twin.VertexCount(out[z]) == twin.VertexCount(g) {
 			out[z] = nil
 		}
 	}
 	return out
-}
-
-func pointCount(g orb.Geometry) int {
-	switch g := g.(type) {
-	case orb.Point:
-		return 1
-	case orb.MultiPoint:
-		return len(g)
-	case orb.LineString:
-		return len(g)
-	case orb.Ring:
-		return len(g)
-	case orb.MultiLineString:
-		n := 0
-		for _, l := range g {
-			n += len(l)
-		}
-		return n
-	case orb.Polygon:
-		n := 0
-		for _, r := range g {
-			n += len(r)
-		}
-		return n
-	case orb.MultiPolygon:
-		n := 0
-		for _, p := range g {
-			n += pointCount(p)
-		}
-		return n
-	}
-	return 0
 }
 
 // largestFirst orders candidates for the per-tile cap: larger first, then

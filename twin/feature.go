@@ -157,6 +157,40 @@ func (f *Feature) prepare() error {
 	return nil
 }
 
+// VertexCount returns the number of positions in g (every ring's closing
+// position included).
+func VertexCount(g orb.Geometry) int {
+	switch g := g.(type) {
+	case orb.Point:
+		return 1
+	case orb.MultiPoint:
+		return len(g)
+	case orb.LineString:
+		return len(g)
+	case orb.Ring:
+		return len(g)
+	case orb.MultiLineString:
+		n := 0
+		for _, l := range g {
+			n += len(l)
+		}
+		return n
+	case orb.Polygon:
+		n := 0
+		for _, r := range g {
+			n += len(r)
+		}
+		return n
+	case orb.MultiPolygon:
+		n := 0
+		for _, p := range g {
+			n += VertexCount(p)
+		}
+		return n
+	}
+	return 0
+}
+
 // ToMercator projects a lon/lat geometry to the Web Mercator unit square.
 // The input is not modified.
 func ToMercator(g orb.Geometry) orb.Geometry {

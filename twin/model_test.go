@@ -276,3 +276,22 @@ func TestDecimalYear(t *testing.T) {
 		}
 	}
 }
+
+func TestVertexCount(t *testing.T) {
+	sq := orb.Ring{{0, 0}, {1, 0}, {1, 1}, {0, 0}}
+	for _, c := range []struct {
+		g    orb.Geometry
+		want int
+	}{
+		{orb.Point{1, 2}, 1},
+		{orb.LineString{{0, 0}, {1, 1}, {2, 2}}, 3},
+		{orb.Polygon{sq, sq}, 8},
+		{orb.MultiPolygon{{sq}, {sq, sq}}, 12},
+		{orb.MultiLineString{{{0, 0}, {1, 1}}, {{2, 2}, {3, 3}, {4, 4}}}, 5},
+		{orb.Collection{orb.Point{1, 1}}, 0},
+	} {
+		if got := VertexCount(c.g); got != c.want {
+			t.Errorf("VertexCount(%s) = %d, want %d", c.g.GeoJSONType(), got, c.want)
+		}
+	}
+}

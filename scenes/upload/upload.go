@@ -149,7 +149,7 @@ func check(fs []*twin.Feature, opts Options, lim Limits) error {
 		at := func(field string, err error) error {
 			return &twin.IndexError{Index: i, Err: &twin.FieldError{Field: field, Err: err}}
 		}
-		n := vertices(f.Geometry)
+		n := twin.VertexCount(f.Geometry)
 		if n > lim.VerticesPerFeature {
 			return fmt.Errorf("%w: %w", ErrTooLarge, at("geometry.coordinates", fmt.Errorf("%d vertices, at most %d", n, lim.VerticesPerFeature)))
 		}
@@ -221,38 +221,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-func vertices(g orb.Geometry) int {
-	switch g := g.(type) {
-	case orb.Point:
-		return 1
-	case orb.MultiPoint:
-		return len(g)
-	case orb.LineString:
-		return len(g)
-	case orb.MultiLineString:
-		n := 0
-		for _, l := range g {
-			n += len(l)
-		}
-		return n
-	case orb.Ring:
-		return len(g)
-	case orb.Polygon:
-		n := 0
-		for _, r := range g {
-			n += len(r)
-		}
-		return n
-	case orb.MultiPolygon:
-		n := 0
-		for _, p := range g {
-			n += vertices(p)
-		}
-		return n
-	}
-	return 0
 }
 
 // simple checks that no ring of a polygon crosses itself.
