@@ -79,7 +79,7 @@ type Hub struct {
 	sensors atomic.Pointer[twin.SensorSet]
 
 	pmu     sync.Mutex
-	pending map[string]twin.SensorState
+	pending map[string]pendingState
 
 	cmu     sync.RWMutex
 	clients map[*client]struct{}
@@ -101,6 +101,14 @@ type hubMetrics struct {
 	disconnects *prometheus.CounterVec
 	badMessages prometheus.Counter
 	tick        prometheus.Histogram
+	delay       prometheus.Histogram
+}
+
+// pendingState is a state waiting for the next tick, with the moment the
+// store handed it over (durable).
+type pendingState struct {
+	st twin.SensorState
+	at time.Time
 }
 
 func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
@@ -117,15 +125,18 @@ func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
 		badMessages: prometheus.NewCounter(prometheus.CounterOpts{Name: "kiruna_ws_bad_messages_total", Help: "Client messages answered with an error."}),
 		tick: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kiruna_ws_tick_seconds", Help: "Time to fan one tick's updates out to the clients' queues.",
 			Buckets: []float64{.0001, .0005, .001, .005, .01, .025, .05, .1}}),
+		delay: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kiruna_ws_update_delay_seconds",
+			Help:    "Time from a sensor state being durable to the frame that carries it written to a client.",
+			Buckets: []float64{.01, .025, .05, .075, .1, .15, .2, .3, .5, 1, 2, 5}}),
 	}
-	reg.MustRegister(m.clients, m.frames, m.updates, m.coalesced, m.dropped, m.disconnects, m.badMessages, m.tick)
+	reg.MustRegister(m.clients, m.frames, m.updates, m.coalesced, m.dropped, m.disconnects, m.badMessages, m.tick, m.delay)
 	return m
 }
 
 // NewHub starts a hub; Close stops it.
 func NewHub(opts HubOptions, reg prometheus.Registerer, log *slog.Logger) *Hub {
 	opts.defaults()
-	h := &Hub{opts: opts, log: log, m: newHubMetrics(reg), pending: map[string]twin.SensorState{},
+	h := &Hub{opts: opts, log: log, m: newHubMetrics(reg), pending: map[string]pendingState{},
 		clients: map[*client]struct{}{}, quit: make(chan struct{}), done: make(chan struct{})}
 	if opts.Naive {
 		h.naive = make(chan []twin.SensorState, 256)
@@ -166,12 +177,13 @@ func (h *Hub) OnStates(states []twin.SensorState) {
 		h.naive <- slices.Clone(states)
 		return
 	}
+	now := time.Now()
 	h.pmu.Lock()
 	for _, st := range states {
 		if _, ok := h.pending[st.ID]; ok {
 			h.m.coalesced.Inc()
 		}
-		h.pending[st.ID] = st
+		h.pending[st.ID] = pendingState{st, now}
 	}
 	h.pmu.Unlock()
 }
@@ -180,7 +192,7 @@ func (h *Hub) run() {
 	defer close(h.done)
 	t := time.NewTicker(h.opts.Tick)
 	defer t.Stop()
-	spare := map[string]twin.SensorState{}
+	spare := map[string]pendingState{}
 	for {
 		select {
 		case <-h.quit:
@@ -209,13 +221,15 @@ type update struct {
 	id   string
 	seq  uint64
 	pos  orb.Point
+	at   time.Time // when the store handed the state over
 	data []byte
 }
 
-func (h *Hub) fanOut(batch map[string]twin.SensorState) {
+func (h *Hub) fanOut(batch map[string]pendingState) {
 	ups := make([]*update, 0, len(batch))
-	for _, st := range batch {
-		ups = append(ups, &update{id: st.ID, seq: st.Seq, pos: st.Pos, data: encodeWSSensor(nil, st)})
+	for _, p := range batch {
+		st := p.st
+		ups = append(ups, &update{id: st.ID, seq: st.Seq, pos: st.Pos, at: p.at, data: encodeWSSensor(nil, st)})
 	}
 	var touched []*client
 	h.cmu.RLock()

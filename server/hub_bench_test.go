@@ -18,7 +18,7 @@ import (
 //
 //	go test -run '^$' -bench HubTick -benchtime 200x ./server
 func BenchmarkHubTick(b *testing.B) {
-	h := &Hub{opts: HubOptions{}, m: newHubMetrics(prometheus.NewRegistry()), pending: map[string]twin.SensorState{},
+	h := &Hub{opts: HubOptions{}, m: newHubMetrics(prometheus.NewRegistry()), pending: map[string]pendingState{},
 		clients: map[*client]struct{}{}}
 	h.opts.defaults()
 	r := rand.New(rand.NewPCG(1, 2))
@@ -44,11 +44,11 @@ func BenchmarkHubTick(b *testing.B) {
 	delivered := 0
 	b.ResetTimer()
 	for b.Loop() {
-		batch := make(map[string]twin.SensorState, 100)
+		batch := make(map[string]pendingState, 100)
 		for j := 0; j < 100; j++ {
 			seq++
 			s := sensors[r.IntN(len(sensors))]
-			batch[s.ID] = twin.SensorState{Sensor: s, Value: float64(seq), Time: now, Status: twin.SensorOK, Seq: seq}
+			batch[s.ID] = pendingState{twin.SensorState{Sensor: s, Value: float64(seq), Time: now, Status: twin.SensorOK, Seq: seq}, now}
 		}
 		h.fanOut(batch)
 		b.StopTimer()

@@ -217,6 +217,10 @@ func (c *client) writer() {
 			if !ok {
 				return
 			}
+			written := time.Now()
+			for _, u := range queue {
+				c.hub.m.delay.Observe(written.Sub(u.at).Seconds())
+			}
 			c.hub.m.updates.Add(float64(len(queue)))
 			clear(queue)
 			if cap(queue) > 4096 {

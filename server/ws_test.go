@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +141,40 @@ func TestWSSnapshotAndUpdatesInsideTheBox(t *testing.T) {
 	if len(m.Sensors) != 1 || m.Sensors[0].ID != "s99" || *m.Sensors[0].Value != 9 {
 		t.Fatalf("after resubscribe: %+v", m)
 	}
+	// Each delivered state's delay, durable → written, is measured: three
+	// states so far (s12, s21, s99), each well under the test's seconds.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		count, sum := e.metric(t, "kiruna_ws_update_delay_seconds_count"), e.metric(t, "kiruna_ws_update_delay_seconds_sum")
+		if count == 3 && sum > 0 && sum < 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("update delay histogram: count %v, sum %v s; want 3 states taking less than 5 s in all", count, sum)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// metric reads one unlabelled value off /metrics (-1 when it is absent).
+func (e *liveEnv) metric(t testing.TB, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(e.ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return -1
 }
 
 func TestWSBadMessagesKeepTheConnection(t *testing.T) {

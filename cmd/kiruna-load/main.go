@@ -18,6 +18,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,13 +68,16 @@ type config struct {
 	minViewM float64
 	maxViewM float64
 	cpuprof  string
+	loadprof string
+	// the floor (floor.go)
+	frameBytes int
 }
 
 func main() {
 	var c config
 	fl := pflag.NewFlagSet("kiruna-load", pflag.ExitOnError)
-	fl.StringVar(&c.role, "role", "load", "internal: load or server")
-	fl.StringVar(&c.mode, "mode", "both", "hub design: batched, naive or both (batched first)")
+	fl.StringVar(&c.role, "role", "load", "internal: load, server or floor")
+	fl.StringVar(&c.mode, "mode", "both", "hub design: batched, naive or both (batched first); floor: plain TCP only, no twin")
 	fl.IntVar(&c.clients, "clients", 10000, "WebSocket clients")
 	fl.IntVar(&c.sensors, "sensors", 2000, "sensors, placed at random over the town")
 	fl.IntVar(&c.rate, "rate", 2000, "readings per second, over HTTP")
@@ -85,12 +90,18 @@ func main() {
 	fl.Float64Var(&c.minViewM, "view-min", 800, "narrowest viewport, metres east–west")
 	fl.Float64Var(&c.maxViewM, "view-max", 4000, "widest viewport, metres east–west (height 9/16 of it)")
 	fl.StringVar(&c.cpuprof, "server-cpuprofile", "", "write the server's CPU profile (per mode: FILE.MODE) to FILE")
+	fl.StringVar(&c.loadprof, "load-cpuprofile", "", "write the load client's own CPU profile to FILE")
+	fl.IntVar(&c.frameBytes, "frame-bytes", 2300, "with --mode floor: bytes per frame (at least 8)")
 	_ = fl.Parse(os.Args[1:])
+	c.frameBytes = max(c.frameBytes, 8)
 	raiseFileLimit()
 	var err error
-	if c.role == "server" {
+	switch c.role {
+	case "server":
 		err = serve(c)
-	} else {
+	case "floor":
+		err = serveFloor(c)
+	default:
 		err = load(c)
 	}
 	if err != nil {
@@ -161,7 +172,9 @@ type client struct {
 	box    orb.Bound
 	conn   *websocket.Conn
 	mu     sync.Mutex
-	values map[int32]int64 // sensor index → value (sequence number)
+	inView []int32 // indexes of the sensors in the view, ascending
+	values []int64 // their values (sequence numbers), by position in inView
+	buf    bytes.Buffer
 	closed atomic.Bool
 	errMsg string
 	bad    int // updates for sensors outside the view
@@ -180,6 +193,7 @@ type run struct {
 	updates    atomic.Int64
 	frames     atomic.Int64
 	hist       [32][]atomic.Int64 // sharded latency histogram, 1 ms buckets
+	postHist   []atomic.Int64     // POST round trips in the window, 1 ms buckets
 	postErrors atomic.Int64
 	posted     atomic.Int64
 	postedAt0  int64
@@ -197,6 +211,19 @@ func load(c config) error {
 	}
 	fmt.Printf("kiruna-load: %d clients, %d sensors, %d readings/s in POSTs of %d, warm-up %s, measured %s, tick %s, GOMAXPROCS %d, %d CPUs\n",
 		c.clients, c.sensors, c.rate, c.batch, c.warmup, c.duration, c.tick, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	if c.loadprof != "" {
+		f, err := os.Create(c.loadprof)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if c.mode == "floor" {
+		return runFloor(ctx, c)
+	}
 	var results []result
 	for _, m := range modes {
 		r, err := runMode(ctx, c, m)
@@ -233,6 +260,8 @@ type result struct {
 	commitMs, perCommit         float64
 	otherCPU, load1             float64
 	coalesced, droppedUpdates   float64
+	postP50, postP99, postMax   float64 // POST round trips, ms
+	srvP50, srvP99              float64 // durable → frame written, ms (server's histogram)
 }
 
 func (r result) print() {
@@ -240,6 +269,8 @@ func (r result) print() {
 	fmt.Printf("readings acknowledged %.0f/s in the measured window; posted %d in all (errors %d); clients %d, dropped %d; mean sensors in a view %.1f\n", r.ingestPerSec, r.posted, r.postErrors, r.clients, r.dropped, r.inView)
 	fmt.Printf("delivered %.0f sensor updates/s in %.0f frames/s\n", r.updatesPerSec, r.framesPerSec)
 	fmt.Printf("latency POST → client: p50 %.1f ms, p99 %.1f ms, max %.0f ms\n", r.p50, r.p99, r.max)
+	fmt.Printf("  of which POST round trip (to 202): p50 %.1f ms, p99 %.1f ms, max %.0f ms\n", r.postP50, r.postP99, r.postMax)
+	fmt.Printf("  and durable → frame written, by the server's histogram (batched hub only): p50 %.0f ms, p99 %.0f ms\n", r.srvP50, r.srvP99)
 	fmt.Printf("server: %.2f cores, RSS %.0f MiB (peak %.0f MiB), %.2f CPU-µs per delivered update; load client %.2f cores\n",
 		r.serverCPU, r.rssMiB, r.hwmMiB, 1e6*r.serverCPU/max(r.updatesPerSec, 1), r.loadCPU)
 	fmt.Printf("machine: other processes used %.2f cores in the window; 1-minute load average at its end %.2f\n", r.otherCPU, r.load1)
@@ -253,6 +284,7 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 	for i := range r.hist {
 		r.hist[i] = make([]atomic.Int64, histMax+1)
 	}
+	r.postHist = make([]atomic.Int64, histMax+1)
 	data, err := os.MkdirTemp("", "kiruna-load-")
 	if err != nil {
 		return result{}, err
@@ -303,6 +335,7 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 	case <-time.After(c.warmup):
 	case <-ctx.Done():
 	}
+	metrics0 := scrape(r.base + "/metrics")
 	cpu0, self0, t0, all0 := procCPU(pid), procCPU(os.Getpid()), time.Now(), machineBusy()
 	r.postedAt0 = r.posted.Load()
 	r.measuring.Store(true)
@@ -326,6 +359,9 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 		serverCPU: (cpu1 - cpu0) / secs, loadCPU: (self1 - self0) / secs,
 		otherCPU: ((all1 - all0) - (cpu1 - cpu0) - (self1 - self0)) / secs, load1: loadAvg(), rssMiB: rss / (1 << 20), hwmMiB: hwm / (1 << 20)}
 	res.p50, res.p99, res.max = r.percentiles()
+	res.postP50, res.postP99, res.postMax = r.postPercentiles()
+	res.srvP50 = histQuantile(metrics0, metrics, "kiruna_ws_update_delay_seconds", 0.50)
+	res.srvP99 = histQuantile(metrics0, metrics, "kiruna_ws_update_delay_seconds", 0.99)
 	if n := metrics["kiruna_store_commit_seconds_count"]; n > 0 {
 		res.commitMs = 1000 * metrics["kiruna_store_commit_seconds_sum"] / n
 		res.perCommit = metrics["kiruna_store_commit_records_sum"] / n
@@ -342,15 +378,13 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 		}
 		cl.mu.Lock()
 		stale := 0
-		for i, s := range r.sensors {
-			if !cl.box.Contains(s.pos) {
-				continue
-			}
+		for k, i := range cl.inView {
+			s := r.sensors[i]
 			views++
 			s.mu.Lock()
 			want := s.lastSeq
 			s.mu.Unlock()
-			if got, ok := cl.values[int32(i)]; want > 0 && (!ok || got != want) {
+			if want > 0 && cl.values[k] != want {
 				stale++
 			}
 		}
@@ -434,8 +468,13 @@ func (r *run) connect(ctx context.Context) ([]*client, error) {
 		dLat := hm / 111320
 		cx := area.Min[0] + rng.Float64()*(area.Max[0]-area.Min[0])
 		cy := area.Min[1] + rng.Float64()*(area.Max[1]-area.Min[1])
-		clients[i] = &client{idx: i, box: orb.Bound{Min: orb.Point{cx - dLon/2, cy - dLat/2}, Max: orb.Point{cx + dLon/2, cy + dLat/2}},
-			values: map[int32]int64{}}
+		clients[i] = &client{idx: i, box: orb.Bound{Min: orb.Point{cx - dLon/2, cy - dLat/2}, Max: orb.Point{cx + dLon/2, cy + dLat/2}}}
+		for j, s := range r.sensors {
+			if clients[i].box.Contains(s.pos) {
+				clients[i].inView = append(clients[i].inView, int32(j))
+			}
+		}
+		clients[i].values = make([]int64, len(clients[i].inView))
 	}
 	dialer := &websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 512}
 	u := "ws" + strings.TrimPrefix(r.base, "http") + "/ws"
@@ -485,7 +524,11 @@ func (r *run) connect(ctx context.Context) ([]*client, error) {
 
 func (r *run) read(cl *client) {
 	for {
-		_, data, err := cl.conn.ReadMessage()
+		_, rd, err := cl.conn.NextReader()
+		if err == nil {
+			cl.buf.Reset()
+			_, err = cl.buf.ReadFrom(rd)
+		}
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				cl.errMsg = err.Error()
@@ -493,7 +536,7 @@ func (r *run) read(cl *client) {
 			}
 			return
 		}
-		r.apply(cl, data, true)
+		r.apply(cl, cl.buf.Bytes(), true)
 	}
 }
 
@@ -517,16 +560,17 @@ func (r *run) apply(cl *client, data []byte, update bool) {
 		}
 		data = data[i+len(keyID):]
 		j := bytes.IndexByte(data, '"')
-		idx, _ := strconv.Atoi(string(data[:j]))
+		idx := atoiBytes(data[:j])
 		k := bytes.Index(data, keyValue)
 		data = data[k+len(keyValue):]
 		e := bytes.IndexAny(data, ",}")
-		if string(data[:e]) == "null" {
+		if data[0] == 'n' { // null: no reading yet
 			continue
 		}
-		v, _ := strconv.ParseInt(string(data[:e]), 10, 64)
-		cl.values[int32(idx)] = v
-		if update && !cl.box.Contains(r.sensors[idx].pos) {
+		v := int64(atoiBytes(data[:e]))
+		if at, ok := slices.BinarySearch(cl.inView, int32(idx)); ok {
+			cl.values[at] = v
+		} else {
 			cl.bad++
 		}
 		if measuring && v > 0 && int(v) < len(r.sent) {
@@ -540,6 +584,15 @@ func (r *run) apply(cl *client, data []byte, update bool) {
 		r.updates.Add(int64(n))
 		r.frames.Add(1)
 	}
+}
+
+// atoiBytes reads a non-negative decimal integer (the server wrote it).
+func atoiBytes(b []byte) int {
+	n := 0
+	for _, c := range b {
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 // ingest posts readings at the configured rate until ctx ends. Each
@@ -580,7 +633,11 @@ func (r *run) ingest(ctx context.Context) {
 					fmt.Fprintf(&body, `{"sensor":%q,"time":%q,"value":%d}`, s.id, t.UTC().Format(time.RFC3339Nano), seq)
 				}
 				body.WriteString(`]}`)
+				sentAt := time.Now()
 				code, msg, err := r.post("/api/readings", body.String())
+				if r.measuring.Load() {
+					r.postHist[min(time.Since(sentAt).Milliseconds(), histMax)].Add(1)
+				}
 				if err != nil || code != http.StatusAccepted {
 					if r.postErrors.Add(1) < 5 {
 						fmt.Fprintf(os.Stderr, "POST /api/readings: %d %s %v\n", code, msg, err)
@@ -618,13 +675,28 @@ loop:
 
 func (r *run) percentiles() (p50, p99, maxMs float64) {
 	counts := make([]int64, histMax+1)
-	var total int64
 	for _, sh := range r.hist {
 		for i := range sh {
-			v := sh[i].Load()
-			counts[i] += v
-			total += v
+			counts[i] += sh[i].Load()
 		}
+	}
+	return quantiles(counts)
+}
+
+func (r *run) postPercentiles() (p50, p99, maxMs float64) {
+	counts := make([]int64, histMax+1)
+	for i := range r.postHist {
+		counts[i] = r.postHist[i].Load()
+	}
+	return quantiles(counts)
+}
+
+// quantiles reads the median, 99th percentile and maximum off a histogram
+// of 1 ms buckets (a bucket's middle stands for its values).
+func quantiles(counts []int64) (p50, p99, maxMs float64) {
+	var total int64
+	for _, c := range counts {
+		total += c
 	}
 	if total == 0 {
 		return 0, 0, 0
@@ -649,7 +721,41 @@ func (r *run) percentiles() (p50, p99, maxMs float64) {
 	return at(0.50), at(0.99), maxMs
 }
 
-// procCPU is the user+system CPU seconds of a process.
+// histQuantile estimates quantile q, in milliseconds, of the Prometheus
+// histogram name between two scrapes, interpolating inside a bucket as
+// Prometheus's histogram_quantile does.
+func histQuantile(m0, m1 map[string]float64, name string, q float64) float64 {
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	for k, v := range m1 {
+		rest, ok := strings.CutPrefix(k, name+`_bucket{le="`)
+		if !ok {
+			continue
+		}
+		le, err := strconv.ParseFloat(strings.TrimSuffix(rest, `"}`), 64)
+		if err != nil {
+			continue
+		}
+		bs = append(bs, bucket{le, v - m0[k]})
+	}
+	slices.SortFunc(bs, func(a, b bucket) int { return cmp.Compare(a.le, b.le) })
+	if len(bs) == 0 || bs[len(bs)-1].n == 0 {
+		return 0
+	}
+	want := q * bs[len(bs)-1].n
+	lo, below := 0.0, 0.0
+	for _, b := range bs {
+		if b.n >= want {
+			if math.IsInf(b.le, 1) {
+				return 1000 * lo
+			}
+			return 1000 * (lo + (b.le-lo)*(want-below)/max(b.n-below, 1))
+		}
+		lo, below = b.le, b.n
+	}
+	return 1000 * lo
+}
+
 func procCPU(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
