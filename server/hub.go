@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -90,6 +91,7 @@ type Hub struct {
 	done  chan struct{}
 	once  sync.Once
 	naive chan []twin.SensorState
+	ready chan *client // clients with frames to write, for the writers
 }
 
 type hubMetrics struct {
@@ -140,6 +142,11 @@ func NewHub(opts HubOptions, reg prometheus.Registerer, log *slog.Logger) *Hub {
 		clients: map[*client]struct{}{}, quit: make(chan struct{}), done: make(chan struct{})}
 	if opts.Naive {
 		h.naive = make(chan []twin.SensorState, 256)
+	} else {
+		h.ready = make(chan *client, 2*opts.MaxClients)
+		for range runtime.GOMAXPROCS(0) {
+			go h.write()
+		}
 	}
 	go h.run()
 	return h
@@ -192,6 +199,8 @@ func (h *Hub) run() {
 	defer close(h.done)
 	t := time.NewTicker(h.opts.Tick)
 	defer t.Stop()
+	ping := time.NewTicker(h.opts.PingInterval)
+	defer ping.Stop()
 	spare := map[string]pendingState{}
 	for {
 		select {
@@ -199,6 +208,9 @@ func (h *Hub) run() {
 			return
 		case states := <-h.naive: // nil unless naive
 			h.naiveFanOut(states)
+			continue
+		case <-ping.C:
+			h.pingAll()
 			continue
 		case <-t.C:
 		}
@@ -213,6 +225,20 @@ func (h *Hub) run() {
 		}
 		clear(batch)
 		spare = batch
+	}
+}
+
+// pingAll pings every client; one that answers nothing for twice the
+// interval is disconnected by its reader's deadline.
+func (h *Hub) pingAll() {
+	h.cmu.RLock()
+	cs := make([]*client, 0, len(h.clients))
+	for c := range h.clients {
+		cs = append(cs, c)
+	}
+	h.cmu.RUnlock()
+	for _, c := range cs {
+		c.control(opPing, nil)
 	}
 }
 
@@ -244,9 +270,24 @@ func (h *Hub) fanOut(batch map[string]pendingState) {
 	}
 	h.cmu.RUnlock()
 	for _, c := range touched {
-		c.enqueue(c.tickBuf)
+		if c.enqueue(c.tickBuf) && c.own() {
+			h.ready <- c // a client is in it at most once: not full
+		}
 		clear(c.tickBuf)
 		c.tickBuf = c.tickBuf[:0]
+	}
+}
+
+// write is one of the goroutines that send the ticks' frames: the writes
+// never wait for a client, so a few serve them all, in turn.
+func (h *Hub) write() {
+	for {
+		select {
+		case <-h.quit:
+			return
+		case c := <-h.ready:
+			c.flush()
+		}
 	}
 }
 
@@ -265,7 +306,7 @@ func (h *Hub) Invalidate(b orb.Bound) {
 	})
 	h.cmu.RUnlock()
 	for _, c := range cs {
-		c.control(msg)
+		c.control(opText, msg)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -20,12 +21,18 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// client is one WebSocket connection. Its reader handles subscriptions;
-// its writer sends, in order: the latest snapshot, control messages
-// (errors, invalidations), then one frame of every coalesced update.
+// client is one WebSocket connection. Its reader goroutine handles the
+// client's messages; what goes out — the latest snapshot, control messages
+// (errors, invalidations, pings), then one frame of every coalesced update —
+// is written by whoever has something for it (the hub's tick, the reader
+// after a subscribe), straight into the socket without waiting. Only when
+// the socket is full does the client get a goroutine of its own, which
+// finishes the write, blocking, while the others are served.
 type client struct {
 	hub  *Hub
-	conn *websocket.Conn
+	conn *websocket.Conn // the handshake and the client's messages
+	raw  net.Conn        // every frame to the client goes here, whole
+	rc   syscall.RawConn // writes that never wait; nil: each write waits in its own goroutine
 
 	// guarded by hub.cmu
 	box        orb.Bound
@@ -38,14 +45,17 @@ type client struct {
 	viewOn   bool
 	snapSeq  uint64 // states at or below it are in the last snapshot
 	snapshot []byte
-	ctrl     [][]byte
+	ctrl     []ctrlFrame
 	queue    []*update // in arrival order; may hold older states of a sensor
-	ticks    int       // enqueues since the writer last took the queue
+	spare    []*update // the queue's other buffer, while that one is sent
+	ticks    int       // enqueues since the last frame was taken
 	bytes    int
+	writing  bool // one goroutine owns the writes; it sends until nothing waits
 	closed   bool
-	wake     chan struct{}
 	done     chan struct{}
 
+	// the naive design (HubOptions.Naive): a writer goroutine per client
+	wake   chan struct{}
 	naiveQ chan []byte
 
 	// owned by the reader
@@ -53,29 +63,33 @@ type client struct {
 	lastSub time.Time
 }
 
+// ctrlFrame is a message that goes before updates: an error or
+// invalidation (text), or a ping or pong.
+type ctrlFrame struct {
+	op   byte
+	data []byte
+}
+
 func newClient(h *Hub, conn *websocket.Conn) *client {
-	c := &client{hub: h, conn: conn, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &client{hub: h, conn: conn, raw: conn.NetConn(), done: make(chan struct{})}
+	if sc, ok := c.raw.(syscall.Conn); ok {
+		c.rc, _ = sc.SyscallConn()
+	}
 	if h.opts.Naive {
+		c.wake = make(chan struct{}, 1)
 		c.naiveQ = make(chan []byte, 256)
 	}
 	return c
 }
 
-func (c *client) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
 // enqueue adds this tick's updates for the client, replacing older states
 // of the same sensors; a client whose queue is still over its bound after
-// that is disconnected.
-func (c *client) enqueue(ups []*update) {
+// that is disconnected. It reports whether the client is still there.
+func (c *client) enqueue(ups []*update) bool {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	for _, u := range ups {
 		if u.seq <= c.snapSeq {
@@ -99,13 +113,14 @@ func (c *client) enqueue(ups []*update) {
 	if over {
 		c.hub.m.dropped.Add(float64(dropped))
 		c.close("too slow: more than its queue bound waits", websocket.ClosePolicyViolation)
-		return
+		return false
 	}
-	c.signal()
+	return true
 }
 
-// control queues a small message (error, invalidate) to go before updates.
-func (c *client) control(msg []byte) {
+// control queues a small message (error, invalidate, ping, pong) to go
+// before updates, and sends it.
+func (c *client) control(op byte, msg []byte) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -114,11 +129,203 @@ func (c *client) control(msg []byte) {
 	if len(c.ctrl) >= 64 {
 		c.ctrl = c.ctrl[1:] // a client this far behind only needs the newest
 	}
-	c.ctrl = append(c.ctrl, msg)
+	c.ctrl = append(c.ctrl, ctrlFrame{op, msg})
 	c.mu.Unlock()
-	c.signal()
+	c.send()
 }
 
+// send writes what waits for the client, unless another goroutine is
+// writing to it already (that one sends it too, before it stops). It never
+// waits for the client: what the socket does not take is finished by a
+// goroutine of the client's own.
+func (c *client) send() {
+	if c.wake != nil { // naive: the client's writer goroutine sends
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	if c.own() {
+		c.flush()
+	}
+}
+
+// own takes the right to write to the client, if no one has it.
+func (c *client) own() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.writing || c.closed {
+		return false
+	}
+	c.writing = true
+	return true
+}
+
+// flush writes, by the goroutine that owns the writes, until nothing
+// waits or the socket is full.
+func (c *client) flush() {
+	for {
+		out, ok := c.take()
+		if !ok {
+			return
+		}
+		n := c.tryWrite(out.buf)
+		if n < 0 {
+			out.release()
+			c.close("write failed", websocket.CloseGoingAway)
+			return
+		}
+		if n < len(out.buf) {
+			go c.finish(out, n)
+			return
+		}
+		c.sent(out)
+	}
+}
+
+// outgoing is one write: the frames taken from the client's queues.
+type outgoing struct {
+	buf    []byte
+	pool   *[]byte
+	frames int
+	ups    []*update // the states in buf, for the metrics
+}
+
+func (o outgoing) release() {
+	if cap(o.buf) <= 256<<10 {
+		*o.pool = o.buf[:0]
+		framePool.Put(o.pool)
+	}
+}
+
+// take builds the next write from what waits, or, when nothing does,
+// gives up the right to write (c.writing) and reports false.
+func (c *client) take() (outgoing, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.spare != nil {
+		clear(c.spare) // the last write's states
+	}
+	if c.closed || (c.snapshot == nil && len(c.ctrl) == 0 && len(c.queue) == 0) {
+		c.writing = false
+		return outgoing{}, false
+	}
+	pool := framePool.Get().(*[]byte)
+	out := outgoing{buf: (*pool)[:0], pool: pool}
+	if c.snapshot != nil {
+		out.buf = appendFrame(out.buf, opText, c.snapshot)
+		out.frames++
+		c.snapshot = nil
+	}
+	for _, m := range c.ctrl {
+		out.buf = appendFrame(out.buf, m.op, m.data)
+		out.frames++
+	}
+	c.ctrl = nil
+	if len(c.queue) > 0 {
+		if c.ticks > 1 {
+			// Several ticks waited: send each sensor once, newest state.
+			if n := coalesce(&c.queue); n > 0 {
+				c.hub.m.coalesced.Add(float64(n))
+			}
+		}
+		size := len(updatePrefix) + len(updateSuffix) + len(c.queue) - 1
+		for _, u := range c.queue {
+			size += len(u.data)
+		}
+		out.buf = appendFrameHeader(out.buf, opText, size)
+		out.buf = append(out.buf, updatePrefix...)
+		for i, u := range c.queue {
+			if i > 0 {
+				out.buf = append(out.buf, ',')
+			}
+			out.buf = append(out.buf, u.data...)
+		}
+		out.buf = append(out.buf, updateSuffix...)
+		out.frames++
+		out.ups = c.queue
+		c.queue, c.spare = c.spare[:0], c.queue
+		if cap(c.queue) > 4096 {
+			c.queue = nil
+		}
+	}
+	c.ticks, c.bytes = 0, 0
+	return out, true
+}
+
+const (
+	updatePrefix = `{"type":"update","sensors":[`
+	updateSuffix = `]}`
+)
+
+// sent counts a finished write in the metrics.
+func (c *client) sent(out outgoing) {
+	m := c.hub.m
+	m.frames.Add(float64(out.frames))
+	if len(out.ups) > 0 {
+		now := time.Now()
+		for _, u := range out.ups {
+			m.delay.Observe(now.Sub(u.at).Seconds())
+		}
+		m.updates.Add(float64(len(out.ups)))
+	}
+	out.release()
+}
+
+// finish is the goroutine of a client whose socket was full: it writes the
+// rest, waiting up to the write timeout, then whatever came meanwhile,
+// until nothing waits.
+func (c *client) finish(out outgoing, from int) {
+	rest := out.buf[from:]
+	for {
+		_ = c.raw.SetWriteDeadline(time.Now().Add(c.hub.opts.WriteTimeout))
+		if _, err := c.raw.Write(rest); err != nil {
+			out.release()
+			c.close("write failed", websocket.CloseGoingAway)
+			return
+		}
+		c.sent(out)
+		var ok bool
+		if out, ok = c.take(); !ok {
+			return
+		}
+		rest = out.buf
+	}
+}
+
+// tryWrite writes as much of b as the socket takes now, without waiting,
+// and returns how much that was, or -1 when the connection failed.
+func (c *client) tryWrite(b []byte) int {
+	if c.rc == nil {
+		return 0 // no way to write without waiting: the client's goroutine will
+	}
+	n, failed := 0, false
+	err := c.rc.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			k, err := syscall.Write(int(fd), b[n:])
+			if k > 0 {
+				n += k
+			}
+			switch {
+			case err == syscall.EINTR:
+			case err == syscall.EAGAIN:
+				return true // full: not waiting here
+			case err != nil || k <= 0:
+				failed = true
+				return true
+			}
+		}
+		return true
+	})
+	if err != nil || failed {
+		return -1
+	}
+	return n
+}
+
+// close ends the connection, with a close frame when no write is under
+// way (one would cut a frame of that write in two).
 func (c *client) close(reason string, code int) {
 	c.mu.Lock()
 	if c.closed {
@@ -126,18 +333,17 @@ func (c *client) close(reason string, code int) {
 		return
 	}
 	c.closed = true
-	c.queue, c.snapshot, c.ctrl = nil, nil, nil
+	idle := !c.writing
+	c.writing = true // nothing more is written but the close frame
+	c.queue, c.spare, c.snapshot, c.ctrl = nil, nil, nil, nil
 	c.mu.Unlock()
 	close(c.done)
 	c.hub.remove(c)
 	c.hub.m.disconnects.WithLabelValues(disconnectReason(reason)).Inc()
-	// The close frame may wait for a writer stuck on a stalled peer: never
-	// on the caller's goroutine (the hub's tick, for a slow client).
-	go func() {
-		msg := websocket.FormatCloseMessage(code, reason)
-		_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-		_ = c.conn.Close()
-	}()
+	if idle && c.wake == nil {
+		c.tryWrite(appendFrame(nil, opClose, websocket.FormatCloseMessage(code, reason)))
+	}
+	_ = c.raw.Close()
 }
 
 func disconnectReason(reason string) string {
@@ -152,92 +358,45 @@ func disconnectReason(reason string) string {
 	return "client"
 }
 
-// writer sends what is queued until the connection ends.
-func (c *client) writer() {
-	ping := time.NewTicker(c.hub.opts.PingInterval)
-	defer ping.Stop()
-	var queue []*update
+// naiveWriter is the writer goroutine of the naive design: every update
+// frame from the hub's channel, and what send queued, written in turn,
+// each write waiting for the client. (No close frame: it could cut one of
+// these writes in two.)
+func (c *client) naiveWriter() {
+	write := func(b []byte) bool {
+		_ = c.raw.SetWriteDeadline(time.Now().Add(c.hub.opts.WriteTimeout))
+		if _, err := c.raw.Write(b); err != nil {
+			c.close("write failed", websocket.CloseGoingAway)
+			return false
+		}
+		return true
+	}
+	var buf []byte
 	for {
 		select {
 		case <-c.done:
 			return
-		case <-ping.C:
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.hub.opts.WriteTimeout)); err != nil {
-				c.close("write failed", websocket.CloseGoingAway)
+		case f := <-c.naiveQ:
+			buf = appendFrame(buf[:0], opText, f)
+			if !write(buf) {
 				return
 			}
-			continue
-		case f := <-c.naiveQ: // nil channel unless naive
-			if !c.write(f) {
-				return
-			}
-			continue
+			c.hub.m.frames.Inc()
+			c.hub.m.updates.Inc()
 		case <-c.wake:
-		}
-		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			return
-		}
-		snap, ctrl, ticks := c.snapshot, c.ctrl, c.ticks
-		c.snapshot, c.ctrl, c.ticks = nil, nil, 0
-		queue, c.queue = c.queue, queue[:0]
-		c.bytes = 0
-		c.mu.Unlock()
-		if ticks > 1 {
-			// Several ticks waited: send each sensor once, newest state.
-			if n := coalesce(&queue); n > 0 {
-				c.hub.m.coalesced.Add(float64(n))
-			}
-		}
-
-		if snap != nil && !c.write(snap) {
-			return
-		}
-		for _, m := range ctrl {
-			if !c.write(m) {
-				return
-			}
-		}
-		if len(queue) > 0 {
-			fp := framePool.Get().(*[]byte)
-			frame := append((*fp)[:0], `{"type":"update","sensors":[`...)
-			for i, u := range queue {
-				if i > 0 {
-					frame = append(frame, ',')
+			for {
+				out, ok := c.take()
+				if !ok {
+					break
 				}
-				frame = append(frame, u.data...)
-			}
-			frame = append(frame, "]}"...)
-			ok := c.write(frame)
-			if cap(frame) <= 256<<10 {
-				*fp = frame
-				framePool.Put(fp)
-			}
-			if !ok {
-				return
-			}
-			written := time.Now()
-			for _, u := range queue {
-				c.hub.m.delay.Observe(written.Sub(u.at).Seconds())
-			}
-			c.hub.m.updates.Add(float64(len(queue)))
-			clear(queue)
-			if cap(queue) > 4096 {
-				queue = nil
+				if !write(out.buf) {
+					out.release()
+					return
+				}
+				c.sent(out)
 			}
 		}
 	}
-}
-
-func (c *client) write(b []byte) bool {
-	_ = c.conn.SetWriteDeadline(time.Now().Add(c.hub.opts.WriteTimeout))
-	if err := c.conn.WriteMessage(websocket.TextMessage, b); err != nil {
-		c.close("write failed", websocket.CloseGoingAway)
-		return false
-	}
-	c.hub.m.frames.Inc()
-	return true
 }
 
 // reader handles the client's messages until the connection ends.
@@ -249,6 +408,12 @@ func (c *client) reader() {
 	c.conn.SetPongHandler(func(string) error {
 		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
 	})
+	// The answers go with the client's other frames, never beside them.
+	c.conn.SetPingHandler(func(data string) error {
+		c.control(opPong, []byte(data))
+		return nil
+	})
+	c.conn.SetCloseHandler(func(int, string) error { return nil }) // close answers it
 	for {
 		kind, data, err := c.conn.ReadMessage()
 		if err != nil {
@@ -288,7 +453,7 @@ func (c *client) sendError(text string) {
 		Type    string `json:"type"`
 		Message string `json:"message"`
 	}{"error", text})
-	c.control(b)
+	c.control(opText, b)
 }
 
 // subscribe replaces the client's view: from now on the ticks deliver the
@@ -311,13 +476,14 @@ func (c *client) subscribe(b orb.Bound) {
 	}
 	frame = append(frame, "]}"...)
 	c.mu.Lock()
-	defer c.signal()
-	defer c.mu.Unlock()
 	if c.closed {
+		c.mu.Unlock()
 		return
 	}
 	c.view, c.viewOn, c.snapSeq, c.snapshot = b, true, seq, frame
 	c.filterQueue()
+	c.mu.Unlock()
+	c.send()
 }
 
 func (c *client) unsubscribe() {
@@ -513,6 +679,8 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close()
 		return
 	}
-	go c.writer()
+	if c.wake != nil {
+		go c.naiveWriter()
+	}
 	c.reader()
 }

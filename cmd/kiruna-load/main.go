@@ -42,7 +42,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/kiruna-twin/kiruna-twin/server"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
@@ -170,11 +169,10 @@ type sensor struct {
 type client struct {
 	idx    int
 	box    orb.Bound
-	conn   *websocket.Conn
+	conn   *wsConn
 	mu     sync.Mutex
 	inView []int32 // indexes of the sensors in the view, ascending
 	values []int64 // their values (sequence numbers), by position in inView
-	buf    bytes.Buffer
 	closed atomic.Bool
 	errMsg string
 	bad    int // updates for sensors outside the view
@@ -476,8 +474,7 @@ func (r *run) connect(ctx context.Context) ([]*client, error) {
 		}
 		clients[i].values = make([]int64, len(clients[i].inView))
 	}
-	dialer := &websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 512}
-	u := "ws" + strings.TrimPrefix(r.base, "http") + "/ws"
+	addr := strings.TrimPrefix(r.base, "http://")
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
@@ -491,7 +488,7 @@ func (r *run) connect(ctx context.Context) ([]*client, error) {
 					return
 				}
 				cl := clients[i]
-				conn, _, err := dialer.DialContext(ctx, u, nil)
+				conn, err := dialWS(ctx, addr, "/ws")
 				if err != nil {
 					errs <- fmt.Errorf("client %d: %w", i, err)
 					return
@@ -499,11 +496,11 @@ func (r *run) connect(ctx context.Context) ([]*client, error) {
 				cl.conn = conn
 				b := cl.box
 				msg := fmt.Sprintf(`{"type":"subscribe","bbox":[%v,%v,%v,%v]}`, b.Min[0], b.Min[1], b.Max[0], b.Max[1])
-				if err := conn.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+				if err := conn.writeFrame(0x1, []byte(msg)); err != nil {
 					errs <- err
 					return
 				}
-				_, data, err := conn.ReadMessage()
+				data, err := conn.next()
 				if err != nil || !bytes.HasPrefix(data, []byte(`{"type":"snapshot"`)) {
 					errs <- fmt.Errorf("client %d: no snapshot: %v %.80s", i, err, data)
 					return
@@ -524,11 +521,7 @@ func (r *run) connect(ctx context.Context) ([]*client, error) {
 
 func (r *run) read(cl *client) {
 	for {
-		_, rd, err := cl.conn.NextReader()
-		if err == nil {
-			cl.buf.Reset()
-			_, err = cl.buf.ReadFrom(rd)
-		}
+		data, err := cl.conn.next()
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				cl.errMsg = err.Error()
@@ -536,7 +529,7 @@ func (r *run) read(cl *client) {
 			}
 			return
 		}
-		r.apply(cl, cl.buf.Bytes(), true)
+		r.apply(cl, data, true)
 	}
 }
 
