@@ -281,12 +281,17 @@ func (h *Hub) fanOut(batch map[string]pendingState) {
 // write is one of the goroutines that send the ticks' frames: the writes
 // never wait for a client, so a few serve them all, in turn.
 func (h *Hub) write() {
-	for {
+	for n := 1; ; n++ {
 		select {
 		case <-h.quit:
 			return
 		case c := <-h.ready:
 			c.flush()
+		}
+		if n%16 == 0 {
+			// Let the ingest and the readers in between: a writer would
+			// otherwise keep its core until preempted, 10 ms later.
+			runtime.Gosched()
 		}
 	}
 }
