@@ -240,6 +240,13 @@ func load(c config) error {
 				r.p50, r.p99, r.max, r.serverCPU, 1e6*r.serverCPU/max(r.updatesPerSec, 1), r.rssMiB, r.hwmMiB, r.dropped, r.clients, r.staleValues)
 		}
 	}
+	// The batched hub must pass its end check: this is what CI runs.
+	for _, r := range results {
+		if r.mode == "batched" && (r.staleValues > 0 || r.outside > 0 || r.dropped > 0 || r.postErrors > 0) {
+			return fmt.Errorf("the batched hub failed its check: %d stale values, %d updates outside a view, %d clients dropped, %d POST errors",
+				r.staleValues, r.outside, r.dropped, r.postErrors)
+		}
+	}
 	return nil
 }
 
