@@ -301,6 +301,13 @@ var migrations = []string{
 		geom geometry(Geometry, 4326) NOT NULL,
 		PRIMARY KEY (pilot, id));
 	CREATE INDEX kiruna_pilot_features_geom ON kiruna_pilot_features USING gist (geom);`,
+	// 2: one row per sensor and instant, as in memory: a retried reading
+	// replaces the row instead of adding a second (keeping the later row of
+	// any pair written before this version).
+	`DELETE FROM kiruna_readings a USING kiruna_readings b
+		WHERE a.sensor = b.sensor AND a.time = b.time AND a.ctid < b.ctid;
+	DROP INDEX kiruna_readings_sensor_time;
+	CREATE UNIQUE INDEX kiruna_readings_sensor_time ON kiruna_readings (sensor, time);`,
 }
 
 // migrate brings the schema up to date in one transaction, under an

@@ -81,9 +81,52 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.Close()
-		if v != 1 || geomIndexes != 2 {
-			t.Fatalf("open %d: schema version %d, %d spatial indexes on geom; want 1 and 2", i, v, geomIndexes)
+		if v != 2 || geomIndexes != 2 {
+			t.Fatalf("open %d: schema version %d, %d spatial indexes on geom; want 2 and 2", i, v, geomIndexes)
 		}
+	}
+}
+
+// TestRetriedReadingsAreOneRow: a batch sent again (a retry after a 503
+// that had committed) and a reading repeated within a batch leave one row
+// per sensor and instant, the last value, as in memory.
+func TestRetriedReadingsAreOneRow(t *testing.T) {
+	url := pgtest.Database(t)
+	ctx := context.Background()
+	a := openReplica(t, url, nil)
+	sn := twin.Sensor{ID: "lkab-1", Type: "temperature", Unit: "°C", Name: "Tuolluvaara", Pos: orb.Point{20.25, 67.86}}
+	if _, _, err := a.store.Register(ctx, "lkab", sn); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	batch := []twin.Reading{{Sensor: "lkab-1", Time: t0, Value: 1}, {Sensor: "lkab-1", Time: t0.Add(time.Minute), Value: 2}}
+	for range 2 {
+		if err := a.store.Ingest(ctx, "lkab", batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.store.Ingest(ctx, "lkab", []twin.Reading{
+		{Sensor: "lkab-1", Time: t0, Value: 5},
+		{Sensor: "lkab-1", Time: t0.Add(2 * time.Minute), Value: 7},
+		{Sensor: "lkab-1", Time: t0.Add(2*time.Minute + 300*time.Nanosecond), Value: 8}, // the same microsecond
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := a.db.Pool().Query(ctx, `SELECT time, value FROM kiruna_readings WHERE sensor = 'lkab-1' ORDER BY time`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []float64
+	for rows.Next() {
+		var at time.Time
+		var v float64
+		if err := rows.Scan(&at, &v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	if rows.Err() != nil || len(got) != 3 || got[0] != 5 || got[1] != 2 || got[2] != 8 {
+		t.Fatalf("rows %v (%v); want [5 2 8]", got, rows.Err())
 	}
 }
 

@@ -37,8 +37,21 @@ func project(ctx context.Context, tx pgx.Tx, stream string, r wal.Record) error 
 		if err != nil {
 			return domainError{err}
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"kiruna_readings"}, []string{"sensor", "time", "value"},
-			pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) { return []any{rs[i].Sensor, rs[i].Time, rs[i].Value}, nil }))
+		// The same sensor and instant replace the earlier reading, in the
+		// batch (the last one counts) and in the table (a retried batch).
+		last := make(map[readingKey]int, len(rs))
+		for i, r := range rs {
+			last[readingKey{r.Sensor, r.Time.UnixMicro()}] = i
+		}
+		sensors, times, values := make([]string, 0, len(last)), make([]time.Time, 0, len(last)), make([]float64, 0, len(last))
+		for i, r := range rs {
+			if last[readingKey{r.Sensor, r.Time.UnixMicro()}] == i {
+				sensors, times, values = append(sensors, r.Sensor), append(times, r.Time), append(values, r.Value)
+			}
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO kiruna_readings (sensor, time, value)
+			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::double precision[])
+			ON CONFLICT (sensor, time) DO UPDATE SET value = EXCLUDED.value`, sensors, times, values)
 		return err
 	case stream == StreamPilots && r.Kind == twin.RecPilotPut:
 		info, fs, err := twin.DecodePilotRecord(r.Data)
@@ -87,6 +100,14 @@ func project(ctx context.Context, tx pgx.Tx, stream string, r wal.Record) error 
 		return domainError{fmt.Errorf("the %s stream has no record kind %d", stream, r.Kind)}
 	}
 	return nil
+}
+
+// readingKey is a sensor and an instant to the microsecond, which is what
+// PostgreSQL keeps (pgx drops the rest): two readings of a sensor less than
+// a microsecond apart are one row there, the later.
+type readingKey struct {
+	sensor string
+	micros int64
 }
 
 func nullTime(t time.Time) *time.Time {
