@@ -69,10 +69,11 @@ func (o *HubOptions) defaults() {
 // Hub fans sensor states out to WebSocket clients by viewport. States
 // arrive from the store (OnStates) and wait, coalesced per sensor, for the
 // next tick; each tick finds the clients whose subscribed box holds each
-// changed sensor (an R-tree of boxes) and hands every client its share,
-// which its own writer sends as one frame. A client's queue keeps only the
-// newest state per sensor, so a slow client costs memory bounded by the
-// sensors in its view, and never delays the others.
+// changed sensor (an R-tree of boxes), appends every client's share to its
+// queue and hands the client to the writers (one goroutine per core), which
+// put its frame into the socket without waiting. A client's queue keeps
+// only the newest state per sensor, so a slow client costs memory bounded
+// by the sensors in its view, and never delays the others.
 type Hub struct {
 	opts    HubOptions
 	log     *slog.Logger

@@ -207,8 +207,10 @@ func load(c config) error {
 	if c.mode == "both" {
 		modes = []string{"batched", "naive"}
 	}
-	fmt.Printf("kiruna-load: %d clients, %d sensors, %d readings/s in POSTs of %d, warm-up %s, measured %s, tick %s, GOMAXPROCS %d, %d CPUs\n",
-		c.clients, c.sensors, c.rate, c.batch, c.warmup, c.duration, c.tick, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	if c.mode != "floor" {
+		fmt.Printf("kiruna-load: %d clients, %d sensors, %d readings/s in POSTs of %d, warm-up %s, measured %s, tick %s, GOMAXPROCS %d, %d CPUs\n",
+			c.clients, c.sensors, c.rate, c.batch, c.warmup, c.duration, c.tick, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	}
 	if c.loadprof != "" {
 		f, err := os.Create(c.loadprof)
 		if err != nil {
@@ -274,8 +276,8 @@ func (r result) print() {
 	fmt.Printf("readings acknowledged %.0f/s in the measured window; posted %d in all (errors %d); clients %d, dropped %d; mean sensors in a view %.1f\n", r.ingestPerSec, r.posted, r.postErrors, r.clients, r.dropped, r.inView)
 	fmt.Printf("delivered %.0f sensor updates/s in %.0f frames/s\n", r.updatesPerSec, r.framesPerSec)
 	fmt.Printf("latency POST → client: p50 %.1f ms, p99 %.1f ms, max %.0f ms\n", r.p50, r.p99, r.max)
-	fmt.Printf("  of which POST round trip (to 202): p50 %.1f ms, p99 %.1f ms, max %.0f ms\n", r.postP50, r.postP99, r.postMax)
-	fmt.Printf("  and durable → frame written, by the server's histogram (batched hub only): p50 %.0f ms, p99 %.0f ms\n", r.srvP50, r.srvP99)
+	fmt.Printf("  the POST's round trip (to its 202): p50 %.1f ms, p99 %.1f ms, max %.0f ms\n", r.postP50, r.postP99, r.postMax)
+	fmt.Printf("  the server's part, durable → frame written (its histogram; batched hub only): p50 %.0f ms, p99 %.0f ms\n", r.srvP50, r.srvP99)
 	fmt.Printf("server: %.2f cores, RSS %.0f MiB (peak %.0f MiB), %.2f CPU-µs per delivered update; load client %.2f cores\n",
 		r.serverCPU, r.rssMiB, r.hwmMiB, 1e6*r.serverCPU/max(r.updatesPerSec, 1), r.loadCPU)
 	fmt.Printf("machine: other processes used %.2f cores in the window; 1-minute load average at its end %.2f\n", r.otherCPU, r.load1)
@@ -756,6 +758,7 @@ func histQuantile(m0, m1 map[string]float64, name string, q float64) float64 {
 	return 1000 * lo
 }
 
+// procCPU is the user+system CPU seconds of a process.
 func procCPU(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
