@@ -52,6 +52,7 @@ type client struct {
 	bytes    int
 	writing  bool // one goroutine owns the writes; it sends until nothing waits
 	closed   bool
+	bye      []byte // the close frame, for the goroutine that owns the writes to send last
 	done     chan struct{}
 
 	// the naive design (HubOptions.Naive): a writer goroutine per client
@@ -174,6 +175,7 @@ func (c *client) flush() {
 		if n < 0 {
 			out.release()
 			c.close("write failed", websocket.CloseGoingAway)
+			_ = c.raw.Close()
 			return
 		}
 		if n < len(out.buf) {
@@ -181,19 +183,24 @@ func (c *client) flush() {
 			return
 		}
 		c.sent(out)
+		if out.last {
+			_ = c.raw.Close()
+			return
+		}
 	}
 }
 
 // outgoing is one write: the frames taken from the client's queues.
 type outgoing struct {
 	buf    []byte
-	pool   *[]byte
+	pool   *[]byte // where buf goes back to, if anywhere
 	frames int
 	ups    []*update // the states in buf, for the metrics
+	last   bool      // the close frame: the connection ends after it
 }
 
 func (o outgoing) release() {
-	if cap(o.buf) <= 256<<10 {
+	if o.pool != nil && cap(o.buf) <= 256<<10 {
 		*o.pool = o.buf[:0]
 		framePool.Put(o.pool)
 	}
@@ -206,6 +213,11 @@ func (c *client) take() (outgoing, bool) {
 	defer c.mu.Unlock()
 	if c.spare != nil {
 		clear(c.spare) // the last write's states
+	}
+	if c.closed && c.bye != nil {
+		out := outgoing{buf: c.bye, frames: 1, last: true}
+		c.bye = nil
+		return out, true
 	}
 	if c.closed || (c.snapshot == nil && len(c.ctrl) == 0 && len(c.queue) == 0) {
 		c.writing = false
@@ -283,9 +295,14 @@ func (c *client) finish(out outgoing, from int) {
 		if _, err := c.raw.Write(rest); err != nil {
 			out.release()
 			c.close("write failed", websocket.CloseGoingAway)
+			_ = c.raw.Close()
 			return
 		}
 		c.sent(out)
+		if out.last {
+			_ = c.raw.Close()
+			return
+		}
 		var ok bool
 		if out, ok = c.take(); !ok {
 			return
@@ -324,26 +341,39 @@ func (c *client) tryWrite(b []byte) int {
 	return n
 }
 
-// close ends the connection, with a close frame when no write is under
-// way (one would cut a frame of that write in two).
+// close ends the connection with a close frame: written now when no write
+// is under way, else by the goroutine writing, after its write (a frame
+// must not be cut in two); a connection whose write does not end within a
+// second is closed without one (the naive design always is).
 func (c *client) close(reason string, code int) {
+	bye := appendFrame(nil, opClose, websocket.FormatCloseMessage(code, reason))
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
 	c.closed = true
-	idle := !c.writing
-	c.writing = true // nothing more is written but the close frame
+	idle := !c.writing && c.wake == nil
+	if idle {
+		c.writing = true // this goroutine's, for the close frame
+	} else if c.wake == nil {
+		c.bye = bye
+	}
 	c.queue, c.spare, c.snapshot, c.ctrl = nil, nil, nil, nil
 	c.mu.Unlock()
 	close(c.done)
 	c.hub.remove(c)
 	c.hub.m.disconnects.WithLabelValues(disconnectReason(reason)).Inc()
-	if idle && c.wake == nil {
-		c.tryWrite(appendFrame(nil, opClose, websocket.FormatCloseMessage(code, reason)))
+	if idle {
+		c.tryWrite(bye)
+		_ = c.raw.Close()
+		return
 	}
-	_ = c.raw.Close()
+	if c.wake != nil {
+		_ = c.raw.Close()
+		return
+	}
+	time.AfterFunc(time.Second, func() { _ = c.raw.Close() })
 }
 
 func disconnectReason(reason string) string {

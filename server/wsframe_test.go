@@ -54,7 +54,7 @@ func TestWSFramesOfEverySizeReachAClient(t *testing.T) {
 // TestWSPingsAndPongs: the server pings at its interval and a client that
 // answers stays past twice that; a client's ping gets its pong.
 func TestWSPingsAndPongs(t *testing.T) {
-	e := newLiveEnv(t, HubOptions{PingInterval: 100 * time.Millisecond})
+	e := newLiveEnv(t, HubOptions{PingInterval: 200 * time.Millisecond})
 	c := e.dial(t, nil)
 	pings := make(chan string, 100)
 	c.SetPingHandler(func(data string) error {
@@ -81,7 +81,7 @@ func TestWSPingsAndPongs(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no pong to the client's ping")
 	}
-	time.Sleep(500 * time.Millisecond) // five intervals
+	time.Sleep(time.Second) // five intervals
 	if n := len(pings); n < 3 {
 		t.Fatalf("%d pings in five intervals", n)
 	}
