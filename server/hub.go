@@ -28,7 +28,8 @@ type HubOptions struct {
 	MaxQueueBytes int
 	// MaxClients caps open connections; more get 429 (20,000).
 	MaxClients int
-	// WriteTimeout is the deadline of one frame (10 s).
+	// WriteTimeout is how long a write to a client whose socket is full
+	// may wait (10 s); the client is disconnected after it.
 	WriteTimeout time.Duration
 	// PingInterval is how often the server pings (30 s); a client that
 	// answers nothing for twice that is disconnected.
@@ -164,13 +165,7 @@ func (h *Hub) Close() {
 	h.once.Do(func() {
 		close(h.quit)
 		<-h.done
-		h.cmu.Lock()
-		cs := make([]*client, 0, len(h.clients))
-		for c := range h.clients {
-			cs = append(cs, c)
-		}
-		h.cmu.Unlock()
-		for _, c := range cs {
+		for _, c := range h.allClients() {
 			c.close("server shutting down", websocket.CloseGoingAway)
 		}
 	})
@@ -232,15 +227,20 @@ func (h *Hub) run() {
 // pingAll pings every client; one that answers nothing for twice the
 // interval is disconnected by its reader's deadline.
 func (h *Hub) pingAll() {
+	for _, c := range h.allClients() {
+		c.control(opPing, nil)
+	}
+}
+
+// allClients is the connected clients, at this moment.
+func (h *Hub) allClients() []*client {
 	h.cmu.RLock()
+	defer h.cmu.RUnlock()
 	cs := make([]*client, 0, len(h.clients))
 	for c := range h.clients {
 		cs = append(cs, c)
 	}
-	h.cmu.RUnlock()
-	for _, c := range cs {
-		c.control(opPing, nil)
-	}
+	return cs
 }
 
 // update is one sensor's state, encoded once per tick for every client.

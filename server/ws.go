@@ -346,12 +346,12 @@ func (c *client) tryWrite(b []byte) int {
 // must not be cut in two); a connection whose write does not end within a
 // second is closed without one (the naive design always is).
 func (c *client) close(reason string, code int) {
-	bye := appendFrame(nil, opClose, websocket.FormatCloseMessage(code, reason))
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
+	bye := appendFrame(nil, opClose, websocket.FormatCloseMessage(code, reason))
 	c.closed = true
 	idle := !c.writing && c.wake == nil
 	if idle {

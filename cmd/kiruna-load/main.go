@@ -140,16 +140,11 @@ func serve(c config) error {
 	if err != nil {
 		return err
 	}
-	if c.cpuprof != "" {
-		f, err := os.Create(c.cpuprof)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	stopProfile, err := startCPUProfile(c.cpuprof)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	fmt.Println("addr", ln.Addr().String())
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
@@ -211,16 +206,11 @@ func load(c config) error {
 		fmt.Printf("kiruna-load: %d clients, %d sensors, %d readings/s in POSTs of %d, warm-up %s, measured %s, tick %s, GOMAXPROCS %d, %d CPUs\n",
 			c.clients, c.sensors, c.rate, c.batch, c.warmup, c.duration, c.tick, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	}
-	if c.loadprof != "" {
-		f, err := os.Create(c.loadprof)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	stopProfile, err := startCPUProfile(c.loadprof)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	if c.mode == "floor" {
 		return runFloor(ctx, c)
 	}
@@ -756,6 +746,23 @@ func histQuantile(m0, m1 map[string]float64, name string, q float64) float64 {
 		lo, below = b.le, b.n
 	}
 	return 1000 * lo
+}
+
+// startCPUProfile profiles this process into path until stop is called;
+// with no path it does nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // procCPU is the user+system CPU seconds of a process.
