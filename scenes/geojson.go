@@ -17,13 +17,6 @@ import (
 // shape the twin reads.
 var ErrBadGeoJSON = errors.New("bad GeoJSON")
 
-// The properties the twin reads itself; every other property is kept in
-// Feature.Props.
-var reservedProps = map[string]bool{
-	"id": true, "kind": true, "name": true, "from": true, "to": true, "status": true,
-	"height": true, "base": true, "lineage": true, "source": true, "confidence": true,
-}
-
 type rawCollection struct {
 	Type     string       `json:"type"`
 	Features []rawFeature `json:"features"`
@@ -147,7 +140,7 @@ func decodeFeature(rf *rawFeature, layer twin.Layer) (*twin.Feature, error) {
 		return nil, propErr("base", err)
 	}
 	for k, v := range p {
-		if reservedProps[k] {
+		if twin.IsReserved(k) { // read above into the feature's own fields
 			continue
 		}
 		switch v.(type) {
@@ -215,48 +208,5 @@ func optInstant(p map[string]any, key string) (time.Time, error) {
 		return twin.FromDecimalYear(v), nil
 	default:
 		return time.Time{}, fmt.Errorf("want a date string or a year, got %v", v)
-	}
-}
-
-// EncodeProperties returns the properties a feature is written with, the
-// inverse of what DecodeGeoJSON reads.
-func EncodeProperties(f *twin.Feature) map[string]any {
-	p := make(map[string]any, len(f.Props)+10)
-	for k, v := range f.Props {
-		p[k] = v
-	}
-	p["kind"] = f.Kind
-	p["name"] = f.Name
-	p["from"] = formatInstant(f.Life.From)
-	if !f.Life.To.IsZero() {
-		p["to"] = formatInstant(f.Life.To)
-	}
-	if f.Layer == twin.Buildings || f.Height != 0 {
-		p["height"] = f.Height
-		p["base"] = f.Base
-	}
-	if f.Layer == twin.Buildings {
-		p["status"] = string(f.Status)
-	}
-	if f.Lineage != "" {
-		p["lineage"] = f.Lineage
-	}
-	if f.Source != "" {
-		p["source"] = f.Source
-	}
-	p["confidence"] = string(f.Confidence)
-	return p
-}
-
-// formatInstant writes an instant in the shortest form ParseInstant reads back.
-func formatInstant(t time.Time) string {
-	t = t.UTC()
-	switch {
-	case t.Equal(time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC)):
-		return t.Format("2006")
-	case t.Equal(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)):
-		return t.Format("2006-01-02")
-	default:
-		return t.Format(time.RFC3339)
 	}
 }

@@ -217,8 +217,8 @@ func (s *Server) handleCollections(w http.ResponseWriter, r *http.Request) {
 	}
 	o := origin(r)
 	snap := s.cfg.Model.Snapshot()
-	cs := make([]collection, 0, len(twin.AllLayers))
-	for _, l := range twin.AllLayers {
+	cs := make([]collection, 0, len(twin.LayerIDs()))
+	for _, l := range twin.LayerIDs() {
 		cs = append(cs, s.collection(snap, l, o))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -533,37 +533,12 @@ type featureCollection struct {
 }
 
 // itemFeature is a feature as GeoJSON (RFC 7946): its id, its geometry
-// in lon/lat, its times as RFC 3339 and everything else it carries.
+// in lon/lat and its properties as the schema writes them (times in
+// RFC 3339).
 func itemFeature(f *twin.Feature) *geojson.Feature {
 	g := geojson.NewFeature(rightHand(f.Geometry))
 	g.ID = f.ID
-	p := g.Properties
-	for k, v := range f.Props {
-		p[k] = v
-	}
-	p["id"] = f.ID
-	p["name"] = f.Name
-	p["kind"] = f.Kind
-	p["from"] = f.Life.From.UTC().Format(time.RFC3339)
-	if !f.Life.To.IsZero() {
-		p["to"] = f.Life.To.UTC().Format(time.RFC3339)
-	} else {
-		delete(p, "to")
-	}
-	if f.Layer == twin.Buildings {
-		p["height"] = f.Height
-		p["base"] = f.Base
-		p["status"] = string(cmp.Or(f.Status, twin.Standing))
-	}
-	if f.Lineage != "" {
-		p["lineage"] = f.Lineage
-	}
-	if f.Source != "" {
-		p["source"] = f.Source
-	}
-	if f.Confidence != "" {
-		p["confidence"] = string(f.Confidence)
-	}
+	g.Properties = f.Properties(twin.RFC3339Time)
 	return g
 }
 
@@ -642,9 +617,9 @@ func (s *Server) handleItem(w http.ResponseWriter, r *http.Request) {
 	history := make([]historySite, 0, len(sites))
 	for _, site := range sites {
 		h := historySite{ID: site.ID, Layer: site.Layer, Name: site.Name, Status: site.Status,
-			From: site.Life.From.UTC().Format(time.RFC3339)}
+			From: twin.FormatTime(site.Life.From)}
 		if !site.Life.To.IsZero() {
-			h.To = site.Life.To.UTC().Format(time.RFC3339)
+			h.To = twin.FormatTime(site.Life.To)
 		}
 		c := site.Bound().Center()
 		h.Center = [2]float64{c[0], c[1]}

@@ -10,8 +10,8 @@ import (
 // Features part of the server (the oas30 conformance class).
 func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 	type m = map[string]any
-	layers := make([]string, 0, len(twin.AllLayers))
-	for _, l := range twin.AllLayers {
+	layers := make([]string, 0, len(twin.LayerIDs()))
+	for _, l := range twin.LayerIDs() {
 		layers = append(layers, string(l))
 	}
 	errResp := m{"description": "a bad parameter or an unknown collection or feature; the error names it",

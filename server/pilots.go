@@ -93,29 +93,13 @@ func (s *Server) handleGetPilot(w http.ResponseWriter, r *http.Request, ps *twin
 		}
 		gf := geojson.NewFeature(f.Geometry)
 		gf.ID = f.ID
-		gf.Properties = pilotProperties(f)
+		gf.Properties = f.Properties(twin.RFC3339Time)
 		fc.Append(gf)
 	}
 	fc.ExtraMembers = geojson.Properties{"pilot": toPilotJSON(*info)}
 	w.Header().Set("Content-Type", "application/geo+json")
 	w.Header().Set("Cache-Control", "no-cache")
 	writeJSONAs(w, http.StatusOK, fc)
-}
-
-func pilotProperties(f *twin.Feature) map[string]any {
-	p := make(map[string]any, len(f.Props)+8)
-	for k, v := range f.Props {
-		p[k] = v
-	}
-	p["kind"], p["name"] = f.Kind, f.Name
-	p["from"] = twin.DecimalYear(f.Life.From)
-	if !f.Life.To.IsZero() {
-		p["to"] = twin.DecimalYear(f.Life.To)
-	}
-	if f.Height != 0 || f.Base != 0 {
-		p["height"], p["base"] = f.Height, f.Base
-	}
-	return p
 }
 
 func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *twin.PilotStore) {

@@ -59,7 +59,7 @@ func (s *Server) handleScene(w http.ResponseWriter, r *http.Request) {
 	for _, l := range sc.Layers {
 		body.Layers = append(body.Layers, sceneLayer{ID: l.ID, Title: l.Title, Titles: l.Titles, Kind: l.Kind})
 	}
-	for _, l := range twin.AllLayers {
+	for _, l := range twin.LayerIDs() {
 		body.Counts[l] = snap.Count(l)
 	}
 	w.Header().Set("Cache-Control", "no-cache")

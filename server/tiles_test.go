@@ -98,7 +98,7 @@ func TestTileJSON(t *testing.T) {
 		}
 	}
 	sort.Strings(got)
-	if strings.Join(got, ",") != "buildings,infrastructure,landmarks,pilots,sensors,zones" {
+	if strings.Join(got, ",") != "buildings,infrastructure,landmarks,landuse,pilots,sensors,water,zones" {
 		t.Errorf("vector layers %v", got)
 	}
 	// Without proxy headers the request's own host is used.
@@ -466,7 +466,7 @@ func TestSceneEdgeTiles(t *testing.T) {
 					inner := tiles.TileBound(z, x, y)
 					outer := bufferedLonLat(z, x, y, buffer)
 					meets := map[string]bool{}
-					for _, l := range twin.AllLayers {
+					for _, l := range twin.LayerIDs() {
 						snap.Search(l, outer, func(f *twin.Feature) bool {
 							meets[f.ID] = true
 							if _, isPoint := f.Geometry.(orb.Point); (isPoint || f.Bound().Max != f.Bound().Min) &&

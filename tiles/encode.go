@@ -4,7 +4,6 @@ import (
 	"math"
 	"slices"
 
-	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/clip"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -85,7 +84,7 @@ func (e *encoder) encode(layers []*layerData, z, x, y int) []byte {
 		if len(e.cands) == 0 {
 			continue
 		}
-		if z < e.o.MaxZoom && d.layer != twin.Landmarks && len(e.cands) > e.o.MaxFeatures {
+		if z < e.o.MaxZoom && !d.spec.Labels && len(e.cands) > e.o.MaxFeatures {
 			slices.SortFunc(e.cands, largestFirst)
 			e.cands = e.cands[:e.o.MaxFeatures]
 		}
@@ -121,13 +120,15 @@ func (e *encoder) layer(d *layerData, z int, t xform, clipBox orb.Bound) {
 		for _, c := range e.cmds {
 			e.geom = protowire.AppendVarint(e.geom, uint64(c))
 		}
-		size := 0
+		size := protowire.SizeTag(1) + protowire.SizeVarint(f.id)
 		size += protowire.SizeTag(2) + protowire.SizeBytes(len(e.tags))
 		size += protowire.SizeTag(3) + 1
 		size += protowire.SizeTag(4) + protowire.SizeBytes(len(e.geom))
 		b := e.feats
 		b = protowire.AppendTag(b, 2, protowire.BytesType)
 		b = protowire.AppendVarint(b, uint64(size))
+		b = protowire.AppendTag(b, 1, protowire.VarintType)
+		b = protowire.AppendVarint(b, f.id)
 		b = protowire.AppendTag(b, 2, protowire.BytesType)
 		b = protowire.AppendBytes(b, e.tags)
 		b = protowire.AppendTag(b, 3, protowire.VarintType)

@@ -2,7 +2,6 @@ package tiles
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"slices"
 
@@ -35,6 +34,7 @@ const (
 // the layer's key and value tables.
 type feat struct {
 	f     *twin.Feature
+	id    uint64 // MVT's feature id: f.NumericID()
 	geom  orb.Geometry
 	poly  orb.Polygon    // geom when it is one polygon, without the interface
 	simpl []orb.Geometry // by zoom below MaxZoom; nil entries use geom
@@ -58,6 +58,7 @@ func (f *feat) geometryAt(z int) orb.Geometry {
 // draws its keys and values from. Immutable once built.
 type layerData struct {
 	layer  twin.Layer
+	spec   twin.LayerSpec
 	tree   rtree.RTreeG[*feat]
 	n      int
 	keys   []string
@@ -139,17 +140,11 @@ func boolean(b bool) valueKey {
 	return valueKey{kind: 'b'}
 }
 
-// reserved are the property names the tiles set themselves; Props with
-// these names are not copied over them.
-var reserved = map[string]bool{
-	"id": true, "name": true, "kind": true, "from": true, "to": true,
-	"height": true, "base": true, "status": true, "lineage": true, "confidence": true,
-}
-
 // buildLayer prepares every feature of layer l of snap.
 func buildLayer(snap *twin.Snapshot, l twin.Layer, o Options) *layerData {
 	fs := snap.Features(l)
-	d := &layerData{layer: l, n: len(fs)}
+	spec, _ := l.Spec()
+	d := &layerData{layer: l, spec: spec, n: len(fs)}
 	tb := &tableBuilder{keyIdx: map[string]uint32{}, valIdx: map[valueKey]uint32{}, fields: map[string]string{}}
 	// Fix the order of the keys every layer has.
 	for _, k := range []string{"id", "name", "kind", "from", "to"} {
@@ -162,7 +157,7 @@ func buildLayer(snap *twin.Snapshot, l twin.Layer, o Options) *layerData {
 	// instead of chasing a pointer per ring.
 	items := make([]feat, 0, len(fs))
 	for _, f := range fs {
-		if pf, ok := prepareFeature(f, l, o); ok {
+		if pf, ok := prepareFeature(f, spec, o); ok {
 			items = append(items, pf)
 		}
 	}
@@ -187,7 +182,6 @@ func buildLayer(snap *twin.Snapshot, l twin.Layer, o Options) *layerData {
 	items = nil
 	points := make([]orb.Point, 0, nPoints)
 	rings := make([]orb.Ring, 0, nRings)
-	var propKeys []string
 	prepared := make([]*feat, len(sorted))
 	for i := range sorted {
 		pf := &sorted[i]
@@ -201,7 +195,7 @@ func buildLayer(snap *twin.Snapshot, l twin.Layer, o Options) *layerData {
 			pf.poly = orb.Polygon(rings[start:len(rings):len(rings)])
 			pf.geom = pf.poly
 		}
-		pf.tags = featureTags(tb, pf.f, l, propKeys[:0])
+		pf.tags = featureTags(tb, pf.f)
 		prepared[i] = pf
 	}
 	d.keys = tb.keys
@@ -229,7 +223,7 @@ func buildLayer(snap *twin.Snapshot, l twin.Layer, o Options) *layerData {
 		pf.tags = tags[at:len(tags):len(tags)]
 		d.tree.Insert(pf.bound.Min, pf.bound.Max, pf)
 	}
-	d.fields = baseFields(l)
+	d.fields = wireFields(spec)
 	for k, t := range tb.fields {
 		if old, ok := d.fields[k]; ok && old != t {
 			t = FieldString
@@ -272,91 +266,41 @@ func sharedFirst(values [][]byte, fs []*feat) ([][]byte, int) {
 	return out, shared
 }
 
-// baseFields are the fields every feature of a layer may carry, listed
-// even while the layer is empty.
-func baseFields(l twin.Layer) map[string]string {
-	f := map[string]string{
-		"id": FieldString, "name": FieldString, "kind": FieldString,
-		"from": FieldNumber, "to": FieldNumber, "confidence": FieldString,
+// wireFields are the fields every feature of a layer may carry in tiles,
+// listed even while the layer is empty.
+func wireFields(spec twin.LayerSpec) map[string]string {
+	out := map[string]string{}
+	for k, t := range spec.WireFields(twin.DecimalYearTime) {
+		out[k] = string(t)
 	}
-	if l == twin.Buildings {
-		f["height"], f["base"] = FieldNumber, FieldNumber
-		f["status"], f["lineage"] = FieldString, FieldString
-	}
-	if l == twin.Pilots {
-		f["pilot"], f["company"] = FieldString, FieldString
-	}
-	return f
+	return out
 }
 
-func featureTags(tb *tableBuilder, f *twin.Feature, l twin.Layer, propKeys []string) []uint32 {
-	tags := make([]uint32, 0, 2*(10+len(f.Props)))
-	tags = tb.add(tags, "id", str(f.ID))
-	tags = tb.add(tags, "name", str(f.Name))
-	tags = tb.add(tags, "kind", str(f.Kind))
-	tags = tb.add(tags, "from", num(round4(twin.DecimalYear(f.Life.From))))
-	if !f.Life.To.IsZero() {
-		tags = tb.add(tags, "to", num(round4(twin.DecimalYear(f.Life.To))))
-	}
-	if l == twin.Buildings {
-		tags = tb.add(tags, "height", num(f.Height))
-		tags = tb.add(tags, "base", num(f.Base))
-		status := f.Status
-		if status == "" {
-			status = twin.Standing
-		}
-		tags = tb.add(tags, "status", str(string(status)))
-		if f.Lineage != "" {
-			tags = tb.add(tags, "lineage", str(f.Lineage))
-		}
-	} else if f.Lineage != "" {
-		tags = tb.add(tags, "lineage", str(f.Lineage))
-	}
-	if f.Confidence != "" {
-		tags = tb.add(tags, "confidence", str(string(f.Confidence)))
-	}
-	for k := range f.Props {
-		if !reserved[k] {
-			propKeys = append(propKeys, k)
-		}
-	}
-	slices.Sort(propKeys)
-	for _, k := range propKeys {
-		switch v := f.Props[k].(type) {
-		case nil:
-		case string:
-			tags = tb.add(tags, k, str(v))
-		case bool:
-			tags = tb.add(tags, k, boolean(v))
-		case float64:
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				tags = tb.add(tags, k, num(v))
-			}
-		case float32:
-			tags = tb.add(tags, k, num(float64(v)))
-		case int:
-			tags = tb.add(tags, k, num(float64(v)))
-		case int64:
-			tags = tb.add(tags, k, num(float64(v)))
+// featureTags returns f's properties, as the schema writes them in tiles,
+// as pairs of indices into tb's tables.
+func featureTags(tb *tableBuilder, f *twin.Feature) []uint32 {
+	tags := make([]uint32, 0, 2*(12+len(f.Props)))
+	f.EachProperty(twin.DecimalYearTime, func(k string, v twin.Value) {
+		switch v.Kind {
+		case twin.NumberValue:
+			tags = tb.add(tags, k, num(v.Num))
+		case twin.BoolValue:
+			tags = tb.add(tags, k, boolean(v.Bool))
 		default:
-			tags = tb.add(tags, k, str(fmt.Sprint(v)))
+			tags = tb.add(tags, k, str(v.Str))
 		}
-	}
+	})
 	return slices.Clip(tags)
 }
 
-// round4 keeps four decimals of a year (under an hour): enough for any
-// timeline, and it lets equal dates share one value in a tile.
-func round4(y float64) float64 { return math.Round(y*1e4) / 1e4 }
-
 // prepareFeature makes f ready for tiles, or returns nil if it has no
 // geometry a tile can draw.
-func prepareFeature(f *twin.Feature, l twin.Layer, o Options) (feat, bool) {
+func prepareFeature(f *twin.Feature, spec twin.LayerSpec, o Options) (feat, bool) {
 	g := f.Mercator()
 	if g == nil {
 		return feat{}, false
 	}
-	pf := feat{f: f, geom: g}
+	pf := feat{f: f, geom: g, id: f.NumericID()}
 	switch g := g.(type) {
 	case orb.Point, orb.MultiPoint:
 		pf.typ = geomPoint
@@ -372,7 +316,7 @@ func prepareFeature(f *twin.Feature, l twin.Layer, o Options) (feat, bool) {
 	}
 	pf.bound = g.Bound()
 	pf.size = max(pf.bound.Max[0]-pf.bound.Min[0], pf.bound.Max[1]-pf.bound.Min[1])
-	pf.keep = pf.typ == geomPoint || l == twin.Landmarks
+	pf.keep = pf.typ == geomPoint || spec.Labels
 	if pf.typ != geomPoint && twin.VertexCount(g) > simplifyFrom {
 		pf.simpl = simplifyPerZoom(g, o)
 	}

@@ -101,8 +101,9 @@ func (t *Tiler) onChange(c twin.Change) {
 	defer t.follow.Unlock()
 	snap := t.model.Snapshot()
 	old := t.state.Load()
-	next := &state{snap: snap, layers: make([]*lazyLayer, len(twin.AllLayers))}
-	for i, l := range twin.AllLayers {
+	ids := twin.LayerIDs()
+	next := &state{snap: snap, layers: make([]*lazyLayer, len(ids))}
+	for i, l := range ids {
 		if old != nil && c.Layer != "" && c.Layer != l && i < len(old.layers) {
 			next.layers[i] = old.layers[i]
 			continue
@@ -318,7 +319,7 @@ func (t *Tiler) Layers() []LayerInfo {
 	st := t.state.Load()
 	out := make([]LayerInfo, 0, len(st.layers))
 	for i, d := range st.prepared() {
-		out = append(out, LayerInfo{ID: twin.AllLayers[i], Fields: d.fields,
+		out = append(out, LayerInfo{ID: st.layers[i].layer, Fields: d.fields,
 			MinZoom: t.o.MinZoom, MaxZoom: t.o.MaxZoom, Count: d.n})
 	}
 	return out

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 )
@@ -114,9 +113,6 @@ func (o Options) CheckTile(z, x, y int) error {
 	}
 	return nil
 }
-
-// Layers are the tile layers, in drawing order (bottom first).
-var Layers = twin.AllLayers
 
 // MercatorBound returns the box of a tile in the Web Mercator unit square
 // (x east, y south, 0..1), grown on each side by buffer MVT units: the box

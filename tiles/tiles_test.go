@@ -102,8 +102,12 @@ func decode(t testing.TB, raw []byte) map[string]decodedLayer {
 	for _, l := range ls {
 		dl := decodedLayer{Name: l.Name, Version: l.Version, Extent: l.Extent}
 		for _, f := range l.Features {
-			if f.ID != nil {
-				t.Errorf("feature %v has an MVT id; the tiles carry the id as a property", f.Properties["id"])
+			// MVT's integer id is the feature's NumericID, the same in
+			// every tile and zoom; the string id stays a property.
+			id, _ := f.Properties["id"].(string)
+			// orb reads it as a float64: exact, as it is below 2^53.
+			if n, ok := f.ID.(float64); !ok || n != float64(twin.NumericID(id)) {
+				t.Errorf("feature %q has MVT id %v (%T), want %d", id, f.ID, f.ID, twin.NumericID(id))
 			}
 			dl.Features = append(dl.Features, decodedFeature{Props: f.Properties,
 				Type: f.Geometry.GeoJSONType(), Geometry: f.Geometry, Coords: coords(f.Geometry)})
@@ -613,7 +617,7 @@ func TestEmpty(t *testing.T) {
 func TestLayersInfo(t *testing.T) {
 	tl := tiles.New(fixture(t), tiles.Options{})
 	infos := tl.Layers()
-	if len(infos) != len(twin.AllLayers) {
+	if len(infos) != len(twin.LayerIDs()) {
 		t.Fatalf("%d layers", len(infos))
 	}
 	for _, l := range infos {

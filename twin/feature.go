@@ -15,41 +15,6 @@ import (
 	"github.com/twpayne/go-geom"
 )
 
-// Layer names a group of features that is drawn and served together.
-type Layer string
-
-// The layers of every scene, in drawing order.
-const (
-	Zones          Layer = "zones"
-	Infrastructure Layer = "infrastructure"
-	Buildings      Layer = "buildings"
-	Pilots         Layer = "pilots"
-	Sensors        Layer = "sensors"
-	Landmarks      Layer = "landmarks"
-)
-
-// AllLayers lists every layer in drawing order (bottom first).
-var AllLayers = []Layer{Zones, Infrastructure, Buildings, Pilots, Sensors, Landmarks}
-
-// ParseLayer returns the layer named s, or an error naming the known layers.
-func ParseLayer(s string) (Layer, error) {
-	for _, l := range AllLayers {
-		if string(l) == s {
-			return l, nil
-		}
-	}
-	return "", fmt.Errorf("%w %q (known: zones, infrastructure, buildings, pilots, sensors, landmarks)", ErrUnknownLayer, s)
-}
-
-func layerIndex(l Layer) int {
-	for i, k := range AllLayers {
-		if k == l {
-			return i
-		}
-	}
-	return -1
-}
-
 // Status is a building's fate over the scene's life.
 type Status string
 
@@ -203,7 +168,6 @@ func unitMercator(p orb.Point) orb.Point { return maptile.Fraction(p, 0) }
 var (
 	ErrMissingID         = errors.New("missing id")
 	ErrDuplicateID       = errors.New("duplicate id")
-	ErrUnknownLayer      = errors.New("unknown layer")
 	ErrUnknownStatus     = errors.New("unknown status")
 	ErrUnknownConfidence = errors.New("unknown confidence")
 	ErrNoGeometry        = errors.New("no geometry")

@@ -29,7 +29,7 @@ type Model struct {
 // NewModel returns a model with every layer empty.
 func NewModel() *Model {
 	m := &Model{listeners: map[int]func(Change){}}
-	s := &Snapshot{}
+	s := &Snapshot{layers: make([]*layerIdx, len(registry))}
 	for i := range s.layers {
 		s.layers[i] = emptyLayer()
 	}
@@ -93,7 +93,7 @@ func (m *Model) Load(features []*Feature) error {
 		}
 		seen[f.ID] = i
 	}
-	var byLayer [len(layerNames)][]*Feature
+	byLayer := make([][]*Feature, len(registry))
 	for _, f := range features {
 		i := layerIndex(f.Layer)
 		byLayer[i] = append(byLayer[i], f)
@@ -101,7 +101,7 @@ func (m *Model) Load(features []*Feature) error {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
 	old := m.cur.Load()
-	next := &Snapshot{version: old.version + 1}
+	next := &Snapshot{version: old.version + 1, layers: make([]*layerIdx, len(registry))}
 	for i := range next.layers {
 		next.layers[i] = buildLayer(byLayer[i])
 	}
@@ -215,7 +215,7 @@ func (m *Model) Apply(e Edit) (Change, error) {
 	}
 
 	nl := ol.edit(gone, e.Add)
-	next := &Snapshot{version: old.version + 1, layers: old.layers}
+	next := &Snapshot{version: old.version + 1, layers: slices.Clone(old.layers)}
 	next.layers[li] = nl
 	m.cur.Store(next)
 
@@ -232,12 +232,10 @@ func (m *Model) Apply(e Edit) (Change, error) {
 	return c, nil
 }
 
-var layerNames = [6]Layer(AllLayers)
-
 // Snapshot is an immutable view of the whole model.
 type Snapshot struct {
 	version uint64
-	layers  [len(layerNames)]*layerIdx
+	layers  []*layerIdx // by position in the registry
 }
 
 // Version increases with every published change.
@@ -381,7 +379,7 @@ func (s *Snapshot) Lineage(lineage string) []*Feature {
 // when none is named), or an empty bound when there are none.
 func (s *Snapshot) Bound(layers ...Layer) orb.Bound {
 	if len(layers) == 0 {
-		layers = AllLayers
+		layers = LayerIDs()
 	}
 	var b orb.Bound
 	first := true

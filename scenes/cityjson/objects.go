@@ -516,7 +516,7 @@ func (d *decoder) feature(p part, verts *vertices, ground float64) (*twin.Featur
 	if y, ok := year(p.attrs["yearOfConstruction"]); ok {
 		f.Life.From = y
 	} else {
-		f.Props["from_default"] = true
+		f.Props[twin.PropFromDefault] = true
 	}
 	if y, ok := year(p.attrs["yearOfDemolition"]); ok && y.After(f.Life.From) {
 		f.Life.To = y
@@ -661,13 +661,14 @@ func (d *decoder) solid(s *shape, verts *vertices) (geom.T, error) {
 	return mp, nil
 }
 
-// The properties the twin reads itself: an attribute of the same name is
-// kept as "attributes.<name>".
-var reserved = map[string]bool{
-	"id": true, "kind": true, "name": true, "from": true, "to": true, "status": true,
-	"height": true, "base": true, "lineage": true, "source": true, "confidence": true,
-	"cityjson_type": true, "building": true, "lod": true, "footprint": true, "from_default": true,
+// The properties the importer sets besides the twin's schema
+// (twin.IsReserved): an attribute named like either is kept as
+// "attributes.<name>".
+var ownProps = map[string]bool{
+	"cityjson_type": true, "building": true, "lod": true, "footprint": true, twin.PropFromDefault: true,
 }
+
+func reserved(k string) bool { return twin.IsReserved(k) || ownProps[k] }
 
 const (
 	maxFlattenDepth = 3
@@ -691,7 +692,7 @@ func flatten(props map[string]any, prefix string, m map[string]any, depth int) {
 		if _, ok := m[k].(string); ok && prefix == "" && k == "name" {
 			continue // the feature's name
 		}
-		if prefix == "" && reserved[k] {
+		if prefix == "" && reserved(k) {
 			key = "attributes." + k
 		}
 		switch v := m[k].(type) {

@@ -39,16 +39,6 @@ type Meta struct {
 	Now time.Time
 }
 
-// Layer titles in Swedish and English, as the built-in scene has them.
-var layerTitles = map[twin.Layer][2]string{
-	twin.Zones:          {"Zoner", "Zones"},
-	twin.Infrastructure: {"Infrastruktur", "Infrastructure"},
-	twin.Buildings:      {"Byggnader", "Buildings"},
-	twin.Pilots:         {"Piloter", "Pilots"},
-	twin.Sensors:        {"Sensorer", "Sensors"},
-	twin.Landmarks:      {"Platser", "Places"},
-}
-
 // NewScene describes a scene holding features: bounds around them (with a
 // small margin), the camera centred on them at the zoom that fits them in
 // a 1280×800 view, a timeline from the earliest start to five years past
@@ -105,17 +95,17 @@ func NewScene(features []*twin.Feature, meta Meta) (scenes.Scene, error) {
 	if sc.Title == "" {
 		sc.Title = "Imported scene"
 	}
-	for _, l := range twin.AllLayers {
+	for _, spec := range twin.Layers() {
+		l := spec.ID
 		k, ok := kinds[l]
-		if !ok && l != twin.Pilots {
+		if !ok && !spec.Writable {
 			continue
 		}
-		t := layerTitles[l]
-		li := scenes.LayerInfo{ID: l, Title: t[1], Titles: map[string]string{"sv": t[0], "en": t[1]}, Kind: k}
+		li := scenes.LayerInfo{ID: l, Title: spec.Title("en"), Titles: map[string]string{"sv": spec.Title("sv"), "en": spec.Title("en")}, Kind: k}
 		if ok {
 			li.File = string(l) + ".geojson"
 		} else {
-			li.Kind = "mixed"
+			li.Kind = string(spec.Geometry)
 		}
 		sc.Layers = append(sc.Layers, li)
 	}
@@ -248,7 +238,7 @@ func EncodeLayer(w io.Writer, fs []*twin.Feature) error {
 		}
 		gf := geojson.NewFeature(orb.Round(orb.Clone(f.Geometry), 1e7))
 		gf.ID = f.ID
-		gf.Properties = scenes.EncodeProperties(f)
+		gf.Properties = f.Properties(twin.RFC3339Time)
 		b, err := json.Marshal(gf)
 		if err != nil {
 			return fmt.Errorf("feature %s: %w", f.ID, err)

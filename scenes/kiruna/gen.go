@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/scenes/synth"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
@@ -91,7 +90,7 @@ func encodeLayer(fs []*twin.Feature) ([]byte, error) {
 		}
 		gf := geojson.NewFeature(orb.Round(orb.Clone(f.Geometry), 1e7))
 		gf.ID = f.ID
-		gf.Properties = scenes.EncodeProperties(f)
+		gf.Properties = f.Properties(twin.RFC3339Time)
 		b, err := json.Marshal(gf)
 		if err != nil {
 			return nil, err

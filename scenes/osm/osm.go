@@ -518,7 +518,7 @@ func (b *builder) common(oid, id string, tags posm.Tags) (*twin.Feature, bool) {
 	if t, ok := parseDate(tags.Find("start_date")); ok {
 		f.Life.From = t
 	} else {
-		f.Props["from_default"] = true
+		f.Props[twin.PropFromDefault] = true
 	}
 	if t, ok := parseDate(tags.Find("end_date")); ok && t.After(f.Life.From) {
 		f.Life.To = t

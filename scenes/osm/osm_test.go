@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
@@ -133,7 +132,7 @@ func encode(t testing.TB, fs []*twin.Feature) []byte {
 	for _, f := range fs {
 		gf := geojson.NewFeature(f.Geometry)
 		gf.ID = f.ID
-		gf.Properties = scenes.EncodeProperties(f)
+		gf.Properties = f.Properties(twin.RFC3339Time)
 		b, err := json.Marshal(gf)
 		if err != nil {
 			t.Fatal(err)

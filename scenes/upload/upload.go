@@ -81,7 +81,9 @@ func Decode(data []byte, contentType string, opts Options) ([]*twin.Feature, err
 			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 	case CityJSON, CityJSONSeq:
-		res, err := cityjson.DecodeAny(data, cityjson.Options{Layer: twin.Pilots,
+		// A building without yearOfConstruction is in the twin from
+		// its upload on, like a GeoJSON feature without from.
+		res, err := cityjson.DecodeAny(data, cityjson.Options{Layer: twin.Pilots, From: opts.Now.UTC().Truncate(time.Second),
 			Limits: cityjson.Limits{Vertices: lim.Vertices, Objects: lim.Features, RingSize: lim.VerticesPerFeature}})
 		if err != nil {
 			if errors.Is(err, cityjson.ErrLimit) {
@@ -212,7 +214,7 @@ func withDefaultFrom(p map[string]any) map[string]any {
 	if p == nil {
 		p = map[string]any{}
 	}
-	p["from_default"] = true
+	p[twin.PropFromDefault] = true
 	return p
 }
 

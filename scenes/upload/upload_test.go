@@ -24,6 +24,16 @@ func TestDecodeDefaultsAndLimits(t *testing.T) {
 	if len(fs) != 1 || !fs[0].Life.From.Equal(now) || fs[0].Props["from_default"] != true || fs[0].Layer != twin.Pilots {
 		t.Errorf("decoded %+v", fs[0])
 	}
+	// A CityJSON building without yearOfConstruction begins at the upload
+	// too, not in 1900.
+	cj := `{"type":"CityJSON","version":"2.0","transform":{"scale":[1,1,1],"translate":[0,0,0]},"metadata":{"referenceSystem":"https://www.opengis.net/def/crs/EPSG/0/4326"},"CityObjects":{"b":{"type":"Building","geometry":[{"type":"MultiSurface","lod":"1","boundaries":[[[0,1,2,3]]]}]}},"vertices":[[20.3,67.85,0],[20.31,67.85,0],[20.31,67.86,5],[20.3,67.86,5]]}`
+	fs, err = Decode([]byte(cj), "application/city+json", Options{Area: kiruna, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 || !fs[0].Life.From.Equal(now) || fs[0].Props["from_default"] != true {
+		t.Errorf("CityJSON without a year: from %v, props %v; want from %v and from_default", fs[0].Life.From, fs[0].Props, now)
+	}
 	cases := []struct {
 		name, ctype, body string
 		opts              Options

@@ -23,16 +23,21 @@ const idleParam = Number(params.get('idle'));
 const idleSeconds = Number.isFinite(idleParam) && idleParam > 0 ? Math.min(3600, Math.max(1, idleParam)) : 120;
 
 // The style's layers, grouped by the scene layer they draw.
-const LAYER_GROUPS = {
-  buildings: ['buildings', 'buildings-planned', 'buildings-doomed-outline', 'buildings-planned-outline'],
-  infrastructure: ['ground', 'roads-casing', 'roads', 'roads-construction', 'utilities', 'rail', 'rail-ties', 'roads-label'],
-  zones: ['zones-mine', 'zones-park', 'zones', 'zones-edge', 'zones-lines', 'zones-label'],
-  sensors: LIVE_LAYERS,
-  pilots: ['pilots-fill', 'pilots-line', 'pilots-point'],
-  landmarks: ['landmarks', 'landmarks-label'],
-};
+// The style layers that draw each of the twin's layers: a style layer's
+// metadata "twin:layer", else its source-layer; the live sensor markers
+// draw the sensors layer. Read from the style, so that a new layer needs
+// only its style entries and its words in i18n.js.
+function layerGroups(style) {
+  const groups = {};
+  for (const l of style.layers || []) {
+    const id = l.metadata?.['twin:layer'] || l['source-layer'];
+    if (id) (groups[id] ||= []).push(l.id);
+  }
+  groups.sensors = [...(groups.sensors || []), ...LIVE_LAYERS];
+  return groups;
+}
 // Layers a click or touch can inspect, in order of preference.
-const PICKABLE = ['live-sensors', 'buildings', 'buildings-planned', 'landmarks', 'pilots-point', 'pilots-fill'];
+const PICKABLE = ['live-sensors', 'buildings', 'buildings-planned', 'landmarks', 'pilots-point', 'pilots-extrusion', 'pilots-fill'];
 
 i18n.setLang(params.get('lang') || 'sv');
 document.body.classList.toggle('kiosk', kiosk);
@@ -268,6 +273,7 @@ async function boot() {
   // --- layers panel
   const layerState = {};
   const layerList = document.getElementById('layer-list');
+  const LAYER_GROUPS = layerGroups(map.getStyle());
   const applyLayers = (m) => {
     for (const [id, on] of Object.entries(layerState)) {
       for (const l of LAYER_GROUPS[id] || []) {
