@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/kiruna-twin/kiruna-twin/twin/wal"
 	"github.com/paulmach/orb/encoding/wkb"
 )
@@ -16,8 +16,8 @@ import (
 // transaction. A refusal (another company's id) is a domainError.
 func project(ctx context.Context, tx pgx.Tx, stream string, r wal.Record) error {
 	switch {
-	case stream == StreamLive && r.Kind == twin.RecSensor:
-		sn, err := twin.DecodeSensorRecord(r.Data)
+	case stream == StreamLive && r.Kind == live.RecSensor:
+		sn, err := live.DecodeSensorRecord(r.Data)
 		if err != nil {
 			return domainError{err}
 		}
@@ -30,10 +30,10 @@ func project(ctx context.Context, tx pgx.Tx, stream string, r wal.Record) error 
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return domainError{fmt.Errorf("%w: %s", twin.ErrSensorTaken, sn.ID)}
+			return domainError{fmt.Errorf("%w: %s", live.ErrSensorTaken, sn.ID)}
 		}
-	case stream == StreamLive && r.Kind == twin.RecReadings:
-		rs, err := twin.DecodeReadingsRecord(r.Data)
+	case stream == StreamLive && r.Kind == live.RecReadings:
+		rs, err := live.DecodeReadingsRecord(r.Data)
 		if err != nil {
 			return domainError{err}
 		}
@@ -53,8 +53,8 @@ func project(ctx context.Context, tx pgx.Tx, stream string, r wal.Record) error 
 			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::double precision[])
 			ON CONFLICT (sensor, time) DO UPDATE SET value = EXCLUDED.value`, sensors, times, values)
 		return err
-	case stream == StreamPilots && r.Kind == twin.RecPilotPut:
-		info, fs, err := twin.DecodePilotRecord(r.Data)
+	case stream == StreamPilots && r.Kind == live.RecPilotPut:
+		info, fs, err := live.DecodePilotRecord(r.Data)
 		if err != nil {
 			return domainError{err}
 		}
@@ -68,7 +68,7 @@ func project(ctx context.Context, tx pgx.Tx, stream string, r wal.Record) error 
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return domainError{fmt.Errorf("%w: %s", twin.ErrNotPilotOwner, info.ID)}
+			return domainError{fmt.Errorf("%w: %s", live.ErrNotPilotOwner, info.ID)}
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM kiruna_pilot_features WHERE pilot = $1`, info.ID); err != nil {
 			return err
@@ -88,13 +88,13 @@ func project(ctx context.Context, tx pgx.Tx, stream string, r wal.Record) error 
 				info.ID, f.ID, f.Kind, f.Name, f.Height, f.Base, nullTime(f.Life.From), nullTime(f.Life.To), string(f.Status), props, g)
 		}
 		return tx.SendBatch(ctx, &batch).Close()
-	case stream == StreamPilots && r.Kind == twin.RecPilotDelete:
+	case stream == StreamPilots && r.Kind == live.RecPilotDelete:
 		tag, err := tx.Exec(ctx, `DELETE FROM kiruna_pilots WHERE name = $1`, string(r.Data))
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return domainError{fmt.Errorf("%w: %s", twin.ErrPilotNotFound, r.Data)}
+			return domainError{fmt.Errorf("%w: %s", live.ErrPilotNotFound, r.Data)}
 		}
 	default:
 		return domainError{fmt.Errorf("the %s stream has no record kind %d", stream, r.Kind)}
@@ -124,15 +124,15 @@ func (db *DB) loadLive(ctx context.Context, tx pgx.Tx, replay func(wal.Record) e
 	if err != nil {
 		return err
 	}
-	var sensors []twin.Sensor
+	var sensors []live.Sensor
 	for rows.Next() {
-		var sn twin.Sensor
+		var sn live.Sensor
 		var typ string
 		if err := rows.Scan(&sn.ID, &typ, &sn.Unit, &sn.Name, &sn.Owner, &sn.Since, &sn.Pos[0], &sn.Pos[1]); err != nil {
 			rows.Close()
 			return err
 		}
-		sn.Type = twin.SensorType(typ)
+		sn.Type = live.SensorType(typ)
 		sensors = append(sensors, sn)
 	}
 	rows.Close()
@@ -140,7 +140,7 @@ func (db *DB) loadLive(ctx context.Context, tx pgx.Tx, replay func(wal.Record) e
 		return err
 	}
 	for _, sn := range sensors {
-		if err := replay(wal.Record{Kind: twin.RecSensor, Data: twin.EncodeSensorRecord(sn)}); err != nil {
+		if err := replay(wal.Record{Kind: live.RecSensor, Data: live.EncodeSensorRecord(sn)}); err != nil {
 			return err
 		}
 	}
@@ -157,17 +157,17 @@ func (db *DB) loadLive(ctx context.Context, tx pgx.Tx, replay func(wal.Record) e
 		return err
 	}
 	defer rows.Close()
-	var batch []twin.Reading
+	var batch []live.Reading
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := replay(wal.Record{Kind: twin.RecReadings, Data: twin.EncodeReadingsRecord(batch)})
+		err := replay(wal.Record{Kind: live.RecReadings, Data: live.EncodeReadingsRecord(batch)})
 		batch = batch[:0]
 		return err
 	}
 	for rows.Next() {
-		var r twin.Reading
+		var r live.Reading
 		if err := rows.Scan(&r.Sensor, &r.Time, &r.Value); err != nil {
 			return err
 		}
@@ -196,7 +196,7 @@ func (db *DB) loadPilots(ctx context.Context, tx pgx.Tx, replay func(wal.Record)
 		if err := rows.Scan(&data); err != nil {
 			return err
 		}
-		if err := replay(wal.Record{Kind: twin.RecPilotPut, Data: data}); err != nil {
+		if err := replay(wal.Record{Kind: live.RecPilotPut, Data: data}); err != nil {
 			return err
 		}
 	}

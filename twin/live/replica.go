@@ -1,8 +1,9 @@
-package twin
+package live
 
 import (
 	"fmt"
 
+	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/kiruna-twin/kiruna-twin/twin/wal"
 )
 
@@ -52,7 +53,7 @@ func (p *PilotStore) ApplyCommitted(r wal.Record) error {
 		if err != nil {
 			return err
 		}
-		if err := prepareAll(pl.features); err != nil {
+		if err := twin.Prepare(pl.features); err != nil {
 			return fmt.Errorf("pilot %s: %w", pl.info.ID, err)
 		}
 		p.mu.Lock()
@@ -60,7 +61,7 @@ func (p *PilotStore) ApplyCommitted(r wal.Record) error {
 		if old, ok := p.pilots[pl.info.ID]; ok && old.info.Company != pl.info.Company {
 			return fmt.Errorf("%w: %s", ErrNotPilotOwner, pl.info.ID)
 		}
-		if _, err := p.model.Apply(Edit{Layer: Pilots, RemoveIf: isPilot(pl.info.ID), Add: pl.features}); err != nil {
+		if _, err := p.model.Apply(twin.Edit{Layer: twin.Pilots, RemoveIf: isPilot(pl.info.ID), Add: pl.features}); err != nil {
 			return err
 		}
 		p.pilots[pl.info.ID] = pl
@@ -71,7 +72,7 @@ func (p *PilotStore) ApplyCommitted(r wal.Record) error {
 		if _, ok := p.pilots[id]; !ok {
 			return nil
 		}
-		if _, err := p.model.Apply(Edit{Layer: Pilots, RemoveIf: isPilot(id)}); err != nil {
+		if _, err := p.model.Apply(twin.Edit{Layer: twin.Pilots, RemoveIf: isPilot(id)}); err != nil {
 			return err
 		}
 		delete(p.pilots, id)

@@ -1,4 +1,4 @@
-package twin
+package live
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/kiruna-twin/kiruna-twin/twin/wal"
 )
 
@@ -107,7 +108,7 @@ func DecodeReadingsRecord(b []byte) ([]Reading, error) { return decodeReadings(b
 
 // DecodePilotRecord reads a RecPilotPut record: the pilot and its
 // features (in the pilots layer, with their model ids).
-func DecodePilotRecord(b []byte) (PilotInfo, []*Feature, error) {
+func DecodePilotRecord(b []byte) (PilotInfo, []*twin.Feature, error) {
 	pl, err := decodePilot(b)
 	if err != nil {
 		return PilotInfo{}, nil, err

@@ -1,4 +1,4 @@
-package twin
+package live
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/kiruna-twin/kiruna-twin/twin/wal"
 )
 
@@ -46,7 +47,7 @@ type StoreOptions struct {
 type Store struct {
 	log     Journal
 	sensors *SensorSet
-	model   *Model
+	model   *twin.Model
 	opts    StoreOptions
 
 	regMu sync.Mutex // a registration checks, commits and edits the model as one
@@ -66,7 +67,7 @@ type Store struct {
 // OpenStore opens (or creates) the live state in dir. The scene's sensors
 // are taken from the model's sensors layer, which must be loaded first;
 // companies' sensors from the log are added to that layer.
-func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
+func OpenStore(dir string, model *twin.Model, opts StoreOptions) (*Store, error) {
 	if opts.HistoryLimit <= 0 {
 		opts.HistoryLimit = 4320
 	}
@@ -92,7 +93,7 @@ func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
 		}
 	}
 	s.unlock = unlock
-	for _, f := range model.Snapshot().Features(Sensors) {
+	for _, f := range model.Snapshot().Features(twin.Sensors) {
 		if sn, ok := SensorFromFeature(f); ok {
 			s.sensors.put(sn)
 		} else {
@@ -197,7 +198,7 @@ func (s *Store) addToModel(sensors []Sensor) error {
 	for _, sn := range sensors {
 		latest[sn.ID] = sn
 	}
-	e := Edit{Layer: Sensors}
+	e := twin.Edit{Layer: twin.Sensors}
 	for id, sn := range latest {
 		e.Remove = append(e.Remove, id)
 		e.Add = append(e.Add, sn.Feature())
