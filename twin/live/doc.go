@@ -10,8 +10,11 @@
 //     Bus, Committed): the embedded log of twin/wal, or PostgreSQL
 //     (twin/pgstore) shared by several replicas that hear each other over
 //     a bus (twin/natsbus);
-//   - the record kinds those engines store, and replica application
-//     (ApplyCommitted);
+//   - the one table of the record kinds those engines store
+//     (RecordKinds: each kind's byte, name, decoding and applying), used
+//     by replay, by replica application (ApplyCommitted) and by
+//     twin/pgstore's rows, with the rule for a record that contradicts
+//     the state passed explicitly (ConflictRule);
 //   - the lock that keeps two processes out of one data directory.
 //
 // It must not hold the read model: features, layers, time and the spatial

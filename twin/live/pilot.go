@@ -62,12 +62,6 @@ type PilotStore struct {
 	pilots map[string]*pilot
 }
 
-// Record kinds of the pilots log.
-const (
-	recPilotPut    byte = 1
-	recPilotDelete byte = 2
-)
-
 // PilotFeatureID is the model id of feature fid of pilot p.
 func PilotFeatureID(p, fid string) string { return "pilot:" + p + ":" + fid }
 
@@ -115,27 +109,7 @@ func openPilots(dir string, open JournalOpener, model *twin.Model, logger *slog.
 			return wal.Open(dir, wal.Options{Snapshot: p.snapshot, Logger: logger}, replay)
 		}
 	}
-	replay := func(r wal.Record) error {
-		switch r.Kind {
-		case recPilotPut:
-			pl, err := decodePilot(r.Data)
-			if err != nil {
-				return err
-			}
-			if old, ok := p.pilots[pl.info.ID]; ok && old.info.Company != pl.info.Company {
-				return nil // the first owner keeps it, as when it was written
-			}
-			if err := twin.Prepare(pl.features); err != nil {
-				return fmt.Errorf("pilot %s: %w", pl.info.ID, err)
-			}
-			p.pilots[pl.info.ID] = pl
-		case recPilotDelete:
-			delete(p.pilots, string(r.Data))
-		default:
-			return fmt.Errorf("unknown pilot record kind %d", r.Kind)
-		}
-		return nil
-	}
+	replay := func(r wal.Record) error { return p.applyRecord(r, Replay) }
 	log, err := open(replay)
 	if err != nil {
 		unlock()
@@ -246,7 +220,7 @@ func (p *PilotStore) Put(ctx context.Context, company, id string, features []*tw
 		return PilotInfo{}, false, fmt.Errorf("%w: %d bytes stored, at most %d", ErrPilotTooLarge, len(data), wal.MaxRecord)
 	}
 	var applyErr error
-	err = p.log.Commit(ctx, []wal.Record{{Kind: recPilotPut, Data: data}}, func() {
+	err = p.log.Commit(ctx, []wal.Record{{Kind: RecPilotPut, Data: data}}, func() {
 		// Runs in log order: a concurrent Put of the same name by another
 		// company that won the race is caught here.
 		p.mu.Lock()
@@ -289,7 +263,7 @@ func (p *PilotStore) Delete(ctx context.Context, company, id string) error {
 		return fmt.Errorf("%w: %s", ErrNotPilotOwner, id)
 	}
 	var applyErr error
-	err := p.log.Commit(ctx, []wal.Record{{Kind: recPilotDelete, Data: []byte(id)}}, func() {
+	err := p.log.Commit(ctx, []wal.Record{{Kind: RecPilotDelete, Data: []byte(id)}}, func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if _, ok := p.pilots[id]; !ok {
@@ -322,7 +296,7 @@ func (p *PilotStore) snapshot() func(emit func(wal.Record) error) error {
 			if err != nil {
 				return err
 			}
-			if err := emit(wal.Record{Kind: recPilotPut, Data: data}); err != nil {
+			if err := emit(wal.Record{Kind: RecPilotPut, Data: data}); err != nil {
 				return err
 			}
 		}

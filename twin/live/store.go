@@ -16,13 +16,6 @@ import (
 	"github.com/kiruna-twin/kiruna-twin/twin/wal"
 )
 
-// Record kinds of the live log (twin/wal). New kinds take new numbers;
-// never reuse one.
-const (
-	RecSensor   byte = 1 // a company's sensor registered or changed
-	RecReadings byte = 2 // a batch of readings
-)
-
 // StoreOptions tune a Store. The zero value is usable.
 type StoreOptions struct {
 	// HistoryLimit is the number of samples kept per sensor (4320 when 0:
@@ -60,6 +53,7 @@ type Store struct {
 	stop     chan struct{}
 	swept    sync.WaitGroup
 	onCommit atomic.Pointer[func(wal.CommitInfo)]
+	replayed replayed // while opening
 	batches  atomic.Uint64
 	readings atomic.Uint64
 }
@@ -100,35 +94,7 @@ func OpenStore(dir string, model *twin.Model, opts StoreOptions) (*Store, error)
 			opts.Logger.Warn("a scene sensor has no type; it takes no readings", "sensor", f.ID)
 		}
 	}
-	var company []Sensor
-	unknown := 0
-	replay := func(r wal.Record) error {
-		switch r.Kind {
-		case RecSensor:
-			sn, err := decodeSensor(r.Data)
-			if err != nil {
-				return err
-			}
-			if old, ok := s.sensors.lookup(sn.ID); ok && old.Owner != sn.Owner {
-				opts.Logger.Warn("a company's sensor has the id of another owner's sensor; it is left out", "sensor", sn.ID, "owner", sn.Owner)
-				return nil
-			}
-			s.sensors.put(sn)
-			company = append(company, sn)
-		case RecReadings:
-			rs, err := decodeReadings(r.Data)
-			if err != nil {
-				return err
-			}
-			_, u := s.sensors.apply(rs, opts.Clock())
-			unknown += u
-		default:
-			// A kind of a newer version: refuse rather than lose it at the
-			// next checkpoint.
-			return fmt.Errorf("unknown record kind %d", r.Kind)
-		}
-		return nil
-	}
+	replay := func(r wal.Record) error { return s.applyRecord(r, Replay) }
 	open := opts.Journal
 	if open == nil {
 		open = func(replay func(wal.Record) error) (Journal, error) {
@@ -141,9 +107,11 @@ func OpenStore(dir string, model *twin.Model, opts StoreOptions) (*Store, error)
 		return nil, fmt.Errorf("opening the live state in %s: %w", dir, err)
 	}
 	s.log = log
-	if unknown > 0 {
-		opts.Logger.Warn("readings of sensors no longer in the scene were skipped", "readings", unknown)
+	if s.replayed.unknown > 0 {
+		opts.Logger.Warn("readings of sensors no longer in the scene were skipped", "readings", s.replayed.unknown)
 	}
+	company := s.replayed.sensors
+	s.replayed = replayed{}
 	if err := s.addToModel(company); err != nil {
 		log.Close()
 		unlock()
@@ -156,6 +124,14 @@ func OpenStore(dir string, model *twin.Model, opts StoreOptions) (*Store, error)
 	s.swept.Add(1)
 	go s.sweep(5 * time.Second)
 	return s, nil
+}
+
+// replayed is what a replay leaves for the end of OpenStore: the
+// companies' sensors, which join the sensors layer in one edit, and the
+// number of readings of sensors no longer in the scene.
+type replayed struct {
+	sensors []Sensor
+	unknown int
 }
 
 func walOptions(s *Store) wal.Options {

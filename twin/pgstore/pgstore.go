@@ -36,8 +36,8 @@ import (
 
 // Streams of the shared journal: one per store.
 const (
-	StreamLive   = "live"
-	StreamPilots = "pilots"
+	StreamLive   = live.SensorStream
+	StreamPilots = live.PilotStream
 )
 
 // Options tune a DB. Only URL is required.

@@ -13,91 +13,125 @@ import (
 )
 
 // project writes a record into its tables, inside the record's
-// transaction. A refusal (another company's id) is a domainError.
+// transaction, under the Rows conflict rule. A refusal (another company's
+// id, a pilot that is not there, a record that cannot be read) is a
+// domainError.
 func project(ctx context.Context, tx pgx.Tx, stream string, r wal.Record) error {
-	switch {
-	case stream == StreamLive && r.Kind == live.RecSensor:
-		sn, err := live.DecodeSensorRecord(r.Data)
-		if err != nil {
-			return domainError{err}
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO kiruna_sensors (id, type, unit, name, owner, since, geom)
-			VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326))
-			ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, unit = EXCLUDED.unit, name = EXCLUDED.name, geom = EXCLUDED.geom
-			WHERE kiruna_sensors.owner = EXCLUDED.owner`,
-			sn.ID, string(sn.Type), sn.Unit, sn.Name, sn.Owner, sn.Since, sn.Pos[0], sn.Pos[1])
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return domainError{fmt.Errorf("%w: %s", live.ErrSensorTaken, sn.ID)}
-		}
-	case stream == StreamLive && r.Kind == live.RecReadings:
-		rs, err := live.DecodeReadingsRecord(r.Data)
-		if err != nil {
-			return domainError{err}
-		}
-		// The same sensor and instant replace the earlier reading, in the
-		// batch (the last one counts) and in the table (a retried batch).
-		last := make(map[readingKey]int, len(rs))
-		for i, r := range rs {
-			last[readingKey{r.Sensor, r.Time.UnixMicro()}] = i
-		}
-		sensors, times, values := make([]string, 0, len(last)), make([]time.Time, 0, len(last)), make([]float64, 0, len(last))
-		for i, r := range rs {
-			if last[readingKey{r.Sensor, r.Time.UnixMicro()}] == i {
-				sensors, times, values = append(sensors, r.Sensor), append(times, r.Time), append(values, r.Value)
-			}
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO kiruna_readings (sensor, time, value)
-			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::double precision[])
-			ON CONFLICT (sensor, time) DO UPDATE SET value = EXCLUDED.value`, sensors, times, values)
+	k, d, err := live.DecodeRecord(stream, r)
+	if err != nil {
+		return domainError{err}
+	}
+	proj, ok := projections[kindKey{k.Stream, k.Kind}]
+	if !ok {
+		return domainError{fmt.Errorf("the %s stream's %s records are not kept in the store", k.Stream, k.Name)}
+	}
+	return proj(ctx, tx, r, d, live.Rows)
+}
+
+// A projection writes one kind of record (live.RecordKinds) into its
+// tables; rule says what a contradiction of the rows comes to.
+type projection func(ctx context.Context, tx pgx.Tx, r wal.Record, d live.Decoded, rule live.ConflictRule) error
+
+type kindKey struct {
+	stream string
+	kind   byte
+}
+
+// projections has one entry for every kind of live.RecordKinds.
+var projections = map[kindKey]projection{
+	{live.SensorStream, live.RecSensor}:     projectSensor,
+	{live.SensorStream, live.RecReadings}:   projectReadings,
+	{live.PilotStream, live.RecPilotPut}:    projectPilotPut,
+	{live.PilotStream, live.RecPilotDelete}: projectPilotDelete,
+}
+
+// contradiction is a refusal under rule, or nil when rule skips it.
+func contradiction(rule live.ConflictRule, err error) error {
+	if err := rule.Contradiction(err); err != nil {
+		return domainError{err}
+	}
+	return nil
+}
+
+func projectSensor(ctx context.Context, tx pgx.Tx, _ wal.Record, d live.Decoded, rule live.ConflictRule) error {
+	sn := d.Sensor
+	tag, err := tx.Exec(ctx, `INSERT INTO kiruna_sensors (id, type, unit, name, owner, since, geom)
+		VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326))
+		ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, unit = EXCLUDED.unit, name = EXCLUDED.name, geom = EXCLUDED.geom
+		WHERE kiruna_sensors.owner = EXCLUDED.owner`,
+		sn.ID, string(sn.Type), sn.Unit, sn.Name, sn.Owner, sn.Since, sn.Pos[0], sn.Pos[1])
+	if err != nil {
 		return err
-	case stream == StreamPilots && r.Kind == live.RecPilotPut:
-		info, fs, err := live.DecodePilotRecord(r.Data)
+	}
+	if tag.RowsAffected() == 0 {
+		return contradiction(rule, fmt.Errorf("%w: %s", live.ErrSensorTaken, sn.ID))
+	}
+	return nil
+}
+
+func projectReadings(ctx context.Context, tx pgx.Tx, _ wal.Record, d live.Decoded, _ live.ConflictRule) error {
+	rs := d.Readings
+	// The same sensor and instant replace the earlier reading, in the
+	// batch (the last one counts) and in the table (a retried batch).
+	last := make(map[readingKey]int, len(rs))
+	for i, r := range rs {
+		last[readingKey{r.Sensor, r.Time.UnixMicro()}] = i
+	}
+	sensors, times, values := make([]string, 0, len(last)), make([]time.Time, 0, len(last)), make([]float64, 0, len(last))
+	for i, r := range rs {
+		if last[readingKey{r.Sensor, r.Time.UnixMicro()}] == i {
+			sensors, times, values = append(sensors, r.Sensor), append(times, r.Time), append(values, r.Value)
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO kiruna_readings (sensor, time, value)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::double precision[])
+		ON CONFLICT (sensor, time) DO UPDATE SET value = EXCLUDED.value`, sensors, times, values)
+	return err
+}
+
+func projectPilotPut(ctx context.Context, tx pgx.Tx, r wal.Record, d live.Decoded, rule live.ConflictRule) error {
+	info, fs := d.Pilot, d.Features
+	b := info.Bound
+	tag, err := tx.Exec(ctx, `INSERT INTO kiruna_pilots (name, company, updated, features, bound, data)
+		VALUES ($1, $2, $3, $4, ST_MakeEnvelope($5, $6, $7, $8, 4326), $9)
+		ON CONFLICT (name) DO UPDATE SET updated = EXCLUDED.updated, features = EXCLUDED.features, bound = EXCLUDED.bound, data = EXCLUDED.data
+		WHERE kiruna_pilots.company = EXCLUDED.company`,
+		info.ID, info.Company, info.Updated, len(fs), b.Min[0], b.Min[1], b.Max[0], b.Max[1], r.Data)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return contradiction(rule, fmt.Errorf("%w: %s", live.ErrNotPilotOwner, info.ID))
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM kiruna_pilot_features WHERE pilot = $1`, info.ID); err != nil {
+		return err
+	}
+	var batch pgx.Batch
+	for _, f := range fs {
+		g, err := wkb.Marshal(f.Geometry)
 		if err != nil {
+			return domainError{fmt.Errorf("feature %s: %w", f.ID, err)}
+		}
+		props, err := json.Marshal(f.Props)
+		if err != nil {
+			return domainError{fmt.Errorf("feature %s: %w", f.ID, err)}
+		}
+		batch.Queue(`INSERT INTO kiruna_pilot_features (pilot, id, kind, name, height, base, valid_from, valid_to, status, props, geom)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, ST_SetSRID(ST_GeomFromWKB($11), 4326))`,
+			info.ID, f.ID, f.Kind, f.Name, f.Height, f.Base, nullTime(f.Life.From), nullTime(f.Life.To), string(f.Status), props, g)
+	}
+	return tx.SendBatch(ctx, &batch).Close()
+}
+
+func projectPilotDelete(ctx context.Context, tx pgx.Tx, _ wal.Record, d live.Decoded, rule live.ConflictRule) error {
+	tag, err := tx.Exec(ctx, `DELETE FROM kiruna_pilots WHERE name = $1`, d.Pilot.ID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		if err := rule.Absent(fmt.Errorf("%w: %s", live.ErrPilotNotFound, d.Pilot.ID)); err != nil {
 			return domainError{err}
 		}
-		b := info.Bound
-		tag, err := tx.Exec(ctx, `INSERT INTO kiruna_pilots (name, company, updated, features, bound, data)
-			VALUES ($1, $2, $3, $4, ST_MakeEnvelope($5, $6, $7, $8, 4326), $9)
-			ON CONFLICT (name) DO UPDATE SET updated = EXCLUDED.updated, features = EXCLUDED.features, bound = EXCLUDED.bound, data = EXCLUDED.data
-			WHERE kiruna_pilots.company = EXCLUDED.company`,
-			info.ID, info.Company, info.Updated, len(fs), b.Min[0], b.Min[1], b.Max[0], b.Max[1], r.Data)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return domainError{fmt.Errorf("%w: %s", live.ErrNotPilotOwner, info.ID)}
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM kiruna_pilot_features WHERE pilot = $1`, info.ID); err != nil {
-			return err
-		}
-		var batch pgx.Batch
-		for _, f := range fs {
-			g, err := wkb.Marshal(f.Geometry)
-			if err != nil {
-				return domainError{fmt.Errorf("feature %s: %w", f.ID, err)}
-			}
-			props, err := json.Marshal(f.Props)
-			if err != nil {
-				return domainError{fmt.Errorf("feature %s: %w", f.ID, err)}
-			}
-			batch.Queue(`INSERT INTO kiruna_pilot_features (pilot, id, kind, name, height, base, valid_from, valid_to, status, props, geom)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, ST_SetSRID(ST_GeomFromWKB($11), 4326))`,
-				info.ID, f.ID, f.Kind, f.Name, f.Height, f.Base, nullTime(f.Life.From), nullTime(f.Life.To), string(f.Status), props, g)
-		}
-		return tx.SendBatch(ctx, &batch).Close()
-	case stream == StreamPilots && r.Kind == live.RecPilotDelete:
-		tag, err := tx.Exec(ctx, `DELETE FROM kiruna_pilots WHERE name = $1`, string(r.Data))
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return domainError{fmt.Errorf("%w: %s", live.ErrPilotNotFound, r.Data)}
-		}
-	default:
-		return domainError{fmt.Errorf("the %s stream has no record kind %d", stream, r.Kind)}
 	}
 	return nil
 }
