@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/paulmach/orb"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tidwall/rtree"
@@ -79,7 +79,7 @@ type Hub struct {
 	opts    HubOptions
 	log     *slog.Logger
 	m       *hubMetrics
-	sensors atomic.Pointer[twin.SensorSet]
+	sensors atomic.Pointer[live.SensorSet]
 
 	pmu     sync.Mutex
 	pending map[string]pendingState
@@ -92,7 +92,7 @@ type Hub struct {
 	quit  chan struct{}
 	done  chan struct{}
 	once  sync.Once
-	naive chan []twin.SensorState
+	naive chan []live.SensorState
 	ready chan *client // clients with frames to write, for the writers
 }
 
@@ -111,7 +111,7 @@ type hubMetrics struct {
 // pendingState is a state waiting for the next tick, with the moment the
 // store handed it over (durable).
 type pendingState struct {
-	st twin.SensorState
+	st live.SensorState
 	at time.Time
 }
 
@@ -143,7 +143,7 @@ func NewHub(opts HubOptions, reg prometheus.Registerer, log *slog.Logger) *Hub {
 	h := &Hub{opts: opts, log: log, m: newHubMetrics(reg), pending: map[string]pendingState{},
 		clients: map[*client]struct{}{}, quit: make(chan struct{}), done: make(chan struct{})}
 	if opts.Naive {
-		h.naive = make(chan []twin.SensorState, 256)
+		h.naive = make(chan []live.SensorState, 256)
 	} else {
 		h.ready = make(chan *client, 2*opts.MaxClients)
 		for range runtime.GOMAXPROCS(0) {
@@ -155,7 +155,7 @@ func NewHub(opts HubOptions, reg prometheus.Registerer, log *slog.Logger) *Hub {
 }
 
 // SetSensors gives the hub the sensors it takes snapshots from.
-func (h *Hub) SetSensors(ss *twin.SensorSet) { h.sensors.Store(ss) }
+func (h *Hub) SetSensors(ss *live.SensorSet) { h.sensors.Store(ss) }
 
 // Clients is the number of open connections.
 func (h *Hub) Clients() int { return int(h.count.Load()) }
@@ -171,9 +171,9 @@ func (h *Hub) Close() {
 	})
 }
 
-// OnStates takes new sensor states (a twin.Store listener): quick, it only
+// OnStates takes new sensor states (a live.Store listener): quick, it only
 // records them for the next tick.
-func (h *Hub) OnStates(states []twin.SensorState) {
+func (h *Hub) OnStates(states []live.SensorState) {
 	if h.opts.Naive {
 		// As the textbook hub: the broadcast goes to the hub's goroutine
 		// over a channel (the sender waits when it is full).
@@ -317,7 +317,7 @@ func (h *Hub) Invalidate(b orb.Bound) {
 }
 
 // naiveFanOut is the comparison design: one frame per update per client.
-func (h *Hub) naiveFanOut(states []twin.SensorState) {
+func (h *Hub) naiveFanOut(states []live.SensorState) {
 	var drop []*client
 	h.cmu.RLock()
 	for _, st := range states {
@@ -386,7 +386,7 @@ func (h *Hub) setBox(c *client, b orb.Bound, on bool) {
 
 // encodeWSSensor appends the wire form of a state:
 // {"id","type","unit","lon","lat","value","time","status"}.
-func encodeWSSensor(b []byte, st twin.SensorState) []byte {
+func encodeWSSensor(b []byte, st live.SensorState) []byte {
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, st.ID)
 	b = append(b, `,"type":`...)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/paulmach/orb"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -38,9 +38,9 @@ func BenchmarkHubTick(b *testing.B) {
 		h.setBox(c, orb.Bound{Min: orb.Point{p[0] - w/2, p[1] - ht/2}, Max: orb.Point{p[0] + w/2, p[1] + ht/2}}, true)
 		clients = append(clients, c)
 	}
-	sensors := make([]twin.Sensor, 2000)
+	sensors := make([]live.Sensor, 2000)
 	for i := range sensors {
-		sensors[i] = twin.Sensor{ID: fmt.Sprintf("L%05d", i), Type: "load_counter", Unit: "n", Pos: pt()}
+		sensors[i] = live.Sensor{ID: fmt.Sprintf("L%05d", i), Type: "load_counter", Unit: "n", Pos: pt()}
 	}
 	now := time.Now()
 	var seq uint64
@@ -51,7 +51,7 @@ func BenchmarkHubTick(b *testing.B) {
 		for j := 0; j < 100; j++ {
 			seq++
 			s := sensors[r.IntN(len(sensors))]
-			batch[s.ID] = pendingState{twin.SensorState{Sensor: s, Value: float64(seq), Time: now, Status: twin.SensorOK, Seq: seq}, now}
+			batch[s.ID] = pendingState{live.SensorState{Sensor: s, Value: float64(seq), Time: now, Status: live.SensorOK, Seq: seq}, now}
 		}
 		h.fanOut(batch)
 		b.StopTimer()

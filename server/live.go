@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/kiruna-twin/kiruna-twin/twin/wal"
 	"github.com/paulmach/orb"
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,7 +34,7 @@ const (
 type liveState struct {
 	hub      *Hub
 	upgrader websocket.Upgrader
-	store    atomic.Pointer[twin.Store]
+	store    atomic.Pointer[live.Store]
 	commit   prometheus.Histogram
 	records  prometheus.Histogram
 	rejected *prometheus.CounterVec
@@ -98,7 +99,7 @@ func (s *Server) liveRoutes() {
 
 // SetLive publishes the live state once it is open: the sensor routes
 // answer 503 until then. The hub follows the store's changes.
-func (s *Server) SetLive(st *twin.Store) {
+func (s *Server) SetLive(st *live.Store) {
 	s.live.store.Store(st)
 	s.live.hub.SetSensors(st.Sensors())
 	st.Listen(s.live.hub.OnStates)
@@ -115,7 +116,7 @@ func (s *Server) Hub() *Hub { return s.live.hub }
 // http.Server.Shutdown does not track).
 func (s *Server) Close() { s.live.hub.Close() }
 
-func (s *Server) withStore(h func(http.ResponseWriter, *http.Request, *twin.Store)) http.HandlerFunc {
+func (s *Server) withStore(h func(http.ResponseWriter, *http.Request, *live.Store)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		st := s.live.store.Load()
 		if st == nil {
@@ -142,10 +143,10 @@ type sensorJSON struct {
 	Since  time.Time  `json:"since"`
 }
 
-func toSensorJSON(st twin.SensorState) sensorJSON {
+func toSensorJSON(st live.SensorState) sensorJSON {
 	j := sensorJSON{ID: st.ID, Type: string(st.Type), Unit: st.Unit, Name: st.Name, Lon: st.Pos[0], Lat: st.Pos[1],
 		Status: string(st.Status), Since: st.Since}
-	if st.Owner != twin.SystemOwner {
+	if st.Owner != live.SystemOwner {
 		j.Owner = st.Owner
 	}
 	if !st.Time.IsZero() {
@@ -155,7 +156,7 @@ func toSensorJSON(st twin.SensorState) sensorJSON {
 	return j
 }
 
-func (s *Server) handleListSensors(w http.ResponseWriter, r *http.Request, st *twin.Store) {
+func (s *Server) handleListSensors(w http.ResponseWriter, r *http.Request, st *live.Store) {
 	var b orb.Bound
 	if q := r.URL.Query().Get("bbox"); q != "" {
 		var err error
@@ -192,7 +193,7 @@ func parseBBoxParam(q string) (orb.Bound, error) {
 	return checkBBox(bb)
 }
 
-func (s *Server) handleGetSensor(w http.ResponseWriter, r *http.Request, st *twin.Store) {
+func (s *Server) handleGetSensor(w http.ResponseWriter, r *http.Request, st *live.Store) {
 	x, ok := st.Sensors().Get(r.PathValue("id"))
 	if !ok {
 		writeError(w, http.StatusNotFound, "no sensor %q", r.PathValue("id"))
@@ -202,7 +203,7 @@ func (s *Server) handleGetSensor(w http.ResponseWriter, r *http.Request, st *twi
 	writeJSON(w, http.StatusOK, toSensorJSON(x))
 }
 
-func (s *Server) handleReadings(w http.ResponseWriter, r *http.Request, st *twin.Store) {
+func (s *Server) handleReadings(w http.ResponseWriter, r *http.Request, st *live.Store) {
 	id := r.PathValue("id")
 	x, ok := st.Sensors().Get(id)
 	if !ok {
@@ -273,7 +274,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return data, true
 }
 
-func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, st *twin.Store) {
+func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, st *live.Store) {
 	tenant, ok := s.authenticate(w, r)
 	if !ok {
 		return
@@ -290,7 +291,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, st *twin
 	state, created, err := st.Register(r.Context(), tenant.Name, sn)
 	var fe *twin.FieldError
 	switch {
-	case errors.Is(err, twin.ErrSensorTaken):
+	case errors.Is(err, live.ErrSensorTaken):
 		writeError(w, http.StatusConflict, "sensor id %q is taken by another owner; choose another id", sn.ID)
 		return
 	case errors.As(err, &fe):
@@ -309,7 +310,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, st *twin
 }
 
 // decodeSensorBody reads {"id","type","unit","lon","lat","name"}.
-func decodeSensorBody(data []byte) (twin.Sensor, error) {
+func decodeSensorBody(data []byte) (live.Sensor, error) {
 	var b struct {
 		ID   string   `json:"id"`
 		Type string   `json:"type"`
@@ -321,21 +322,21 @@ func decodeSensorBody(data []byte) (twin.Sensor, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
-		return twin.Sensor{}, fmt.Errorf("body: %s", jsonProblem(err))
+		return live.Sensor{}, fmt.Errorf("body: %s", jsonProblem(err))
 	}
 	if dec.More() {
-		return twin.Sensor{}, errors.New("body: one JSON object, please")
+		return live.Sensor{}, errors.New("body: one JSON object, please")
 	}
 	if b.Lon == nil {
-		return twin.Sensor{}, errors.New("lon: missing")
+		return live.Sensor{}, errors.New("lon: missing")
 	}
 	if b.Lat == nil {
-		return twin.Sensor{}, errors.New("lat: missing")
+		return live.Sensor{}, errors.New("lat: missing")
 	}
-	return twin.Sensor{ID: b.ID, Type: twin.SensorType(b.Type), Unit: b.Unit, Name: b.Name, Pos: orb.Point{*b.Lon, *b.Lat}}, nil
+	return live.Sensor{ID: b.ID, Type: live.SensorType(b.Type), Unit: b.Unit, Name: b.Name, Pos: orb.Point{*b.Lon, *b.Lat}}, nil
 }
 
-func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request, st *twin.Store) {
+func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request, st *live.Store) {
 	tenant, ok := s.authenticate(w, r)
 	if !ok {
 		return
@@ -357,11 +358,11 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request, st *twin.S
 		return
 	}
 	err = st.Ingest(r.Context(), tenant.Name, rs)
-	var re *twin.ReadingError
+	var re *live.ReadingError
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusAccepted, map[string]int{"accepted": len(rs)})
-	case errors.Is(err, twin.ErrNotOwner):
+	case errors.Is(err, live.ErrNotOwner):
 		s.live.rejected.WithLabelValues("403").Inc()
 		writeError(w, http.StatusForbidden, "%v", err)
 	case errors.As(err, &re):
@@ -385,7 +386,7 @@ var errBatchTooLarge = fmt.Errorf("a batch holds at most %d readings; split it",
 
 // decodeReadingsBody reads {"readings":[{"sensor":ID,"time":RFC3339,"value":N}]}.
 // Errors name the reading and the field, e.g. readings[3].value.
-func decodeReadingsBody(data []byte) ([]twin.Reading, error) {
+func decodeReadingsBody(data []byte) ([]live.Reading, error) {
 	var body struct {
 		Readings *[]json.RawMessage `json:"readings"`
 	}
@@ -407,7 +408,7 @@ func decodeReadingsBody(data []byte) ([]twin.Reading, error) {
 	if len(raws) > maxBatch {
 		return nil, errBatchTooLarge
 	}
-	out := make([]twin.Reading, len(raws))
+	out := make([]live.Reading, len(raws))
 	for i, raw := range raws {
 		var f struct {
 			Sensor json.RawMessage `json:"sensor"`
@@ -420,7 +421,7 @@ func decodeReadingsBody(data []byte) ([]twin.Reading, error) {
 			return nil, fmt.Errorf("readings[%d]: %s", i, jsonProblem(err))
 		}
 		bad := func(field, format string, args ...any) error {
-			return &twin.ReadingError{Index: i, Field: field, Err: fmt.Errorf(format, args...)}
+			return &live.ReadingError{Index: i, Field: field, Err: fmt.Errorf(format, args...)}
 		}
 		if len(f.Sensor) == 0 || f.Sensor[0] != '"' {
 			return nil, bad("sensor", "want the sensor's id as a string")

@@ -6,7 +6,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 )
 
 // FuzzDecodeReadings: any body either decodes into readings with a time
@@ -27,7 +27,7 @@ func FuzzDecodeReadings(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rs, err := decodeReadingsBody(data)
 		if err != nil {
-			var re *twin.ReadingError
+			var re *live.ReadingError
 			if errors.As(err, &re) && (re.Index < 0 || re.Field == "") {
 				t.Fatalf("a reading error without a place: %v", err)
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/paulmach/orb"
 )
 
@@ -23,7 +24,7 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 type liveEnv struct {
 	srv    *Server
 	ts     *httptest.Server
-	store  *twin.Store
+	store  *live.Store
 	model  *twin.Model
 	dir    string
 	tokA   string // company "acme"
@@ -57,15 +58,15 @@ func newLiveEnv(t testing.TB, hub HubOptions) *liveEnv {
 	}
 	var err error
 	now := time.Now()
-	if e.tokA, err = twin.AddTenant(e.dir, "acme", now); err != nil {
+	if e.tokA, err = live.AddTenant(e.dir, "acme", now); err != nil {
 		t.Fatal(err)
 	}
-	e.tokB, _ = twin.AddTenant(e.dir, "beta", now)
-	e.tokRev, _ = twin.AddTenant(e.dir, "gone", now)
-	if err := twin.RevokeTenant(e.dir, "gone", now); err != nil {
+	e.tokB, _ = live.AddTenant(e.dir, "beta", now)
+	e.tokRev, _ = live.AddTenant(e.dir, "gone", now)
+	if err := live.RevokeTenant(e.dir, "gone", now); err != nil {
 		t.Fatal(err)
 	}
-	tenants, err := twin.OpenTenants(e.dir)
+	tenants, err := live.OpenTenants(e.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func newLiveEnv(t testing.TB, hub HubOptions) *liveEnv {
 	}
 	e.srv = New(Config{Model: e.model, Logger: quietLog, Tenants: tenants, Hub: hub})
 	e.ts = httptest.NewServer(e.srv)
-	e.store, err = twin.OpenStore(e.dir+"/live", e.model, twin.StoreOptions{Logger: quietLog})
+	e.store, err = live.OpenStore(e.dir+"/live", e.model, live.StoreOptions{Logger: quietLog})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kiruna-twin/kiruna-twin/scenes/upload"
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 )
@@ -31,9 +32,9 @@ func (s *Server) pilotRoutes() {
 
 // SetPilots publishes the opened pilot store; until then /api/pilots
 // answers 503.
-func (s *Server) SetPilots(p *twin.PilotStore) { s.pilots.Store(p) }
+func (s *Server) SetPilots(p *live.PilotStore) { s.pilots.Store(p) }
 
-func (s *Server) withPilots(h func(http.ResponseWriter, *http.Request, *twin.PilotStore)) http.HandlerFunc {
+func (s *Server) withPilots(h func(http.ResponseWriter, *http.Request, *live.PilotStore)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := s.pilots.Load()
 		if p == nil {
@@ -54,13 +55,13 @@ type pilotJSON struct {
 	Sensors  []string   `json:"sensors,omitempty"`
 }
 
-func toPilotJSON(p twin.PilotInfo) pilotJSON {
+func toPilotJSON(p live.PilotInfo) pilotJSON {
 	b := p.Bound
 	return pilotJSON{ID: p.ID, Company: p.Company, Updated: p.Updated, Features: p.Features,
 		BBox: [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}}
 }
 
-func (s *Server) handleListPilots(w http.ResponseWriter, r *http.Request, ps *twin.PilotStore) {
+func (s *Server) handleListPilots(w http.ResponseWriter, r *http.Request, ps *live.PilotStore) {
 	list := ps.List()
 	out := make([]pilotJSON, len(list))
 	for i, p := range list {
@@ -72,9 +73,9 @@ func (s *Server) handleListPilots(w http.ResponseWriter, r *http.Request, ps *tw
 
 // handleGetPilot answers the pilot's features as a GeoJSON
 // FeatureCollection, with the pilot's metadata in a "pilot" member.
-func (s *Server) handleGetPilot(w http.ResponseWriter, r *http.Request, ps *twin.PilotStore) {
+func (s *Server) handleGetPilot(w http.ResponseWriter, r *http.Request, ps *live.PilotStore) {
 	id := r.PathValue("pilot")
-	var info *twin.PilotInfo
+	var info *live.PilotInfo
 	for _, p := range ps.List() {
 		if p.ID == id {
 			info = &p
@@ -86,7 +87,7 @@ func (s *Server) handleGetPilot(w http.ResponseWriter, r *http.Request, ps *twin
 		return
 	}
 	fc := geojson.NewFeatureCollection()
-	prefix := twin.PilotFeatureID(id, "")
+	prefix := live.PilotFeatureID(id, "")
 	for _, f := range s.cfg.Model.Snapshot().Features(twin.Pilots) {
 		if !strings.HasPrefix(f.ID, prefix) {
 			continue
@@ -102,14 +103,14 @@ func (s *Server) handleGetPilot(w http.ResponseWriter, r *http.Request, ps *twin
 	writeJSONAs(w, http.StatusOK, fc)
 }
 
-func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *twin.PilotStore) {
+func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *live.PilotStore) {
 	tenant, ok := s.authenticate(w, r)
 	if !ok {
 		return
 	}
 	id := r.PathValue("pilot")
-	if !twin.ValidPilotName(id) {
-		writeError(w, http.StatusBadRequest, "pilot name %q: %v", id, twin.ErrBadPilotName)
+	if !live.ValidPilotName(id) {
+		writeError(w, http.StatusBadRequest, "pilot name %q: %v", id, live.ErrBadPilotName)
 		return
 	}
 	if owner, ok := ps.Owner(id); ok && owner != tenant.Name {
@@ -166,10 +167,10 @@ func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *twin
 
 	info, created, err := ps.Put(r.Context(), tenant.Name, id, features)
 	switch {
-	case errors.Is(err, twin.ErrNotPilotOwner):
+	case errors.Is(err, live.ErrNotPilotOwner):
 		writeError(w, http.StatusForbidden, "pilot %q belongs to another company", id)
 		return
-	case errors.Is(err, twin.ErrPilotTooLarge):
+	case errors.Is(err, live.ErrPilotTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, "%v", err)
 		return
 	case isInputError(err):
@@ -201,14 +202,14 @@ func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *twin
 func isInputError(err error) bool {
 	var ie *twin.IndexError
 	var fe *twin.FieldError
-	return errors.As(err, &ie) || errors.As(err, &fe) || errors.Is(err, twin.ErrBadPilotName)
+	return errors.As(err, &ie) || errors.As(err, &fe) || errors.Is(err, live.ErrBadPilotName)
 }
 
 // pilotSensors picks the pilot's point features marked as sensors
 // ("sensor": true, with "type" and "unit") and makes them sensors named
 // PILOT.ID.
-func pilotSensors(pilot string, fs []*twin.Feature) ([]twin.Sensor, error) {
-	var out []twin.Sensor
+func pilotSensors(pilot string, fs []*twin.Feature) ([]live.Sensor, error) {
+	var out []live.Sensor
 	for i, f := range fs {
 		if f.Props["sensor"] != true {
 			continue
@@ -217,7 +218,7 @@ func pilotSensors(pilot string, fs []*twin.Feature) ([]twin.Sensor, error) {
 		if !ok {
 			return nil, fmt.Errorf("features[%d].geometry: a sensor is a Point, got %s", i, f.Geometry.GeoJSONType())
 		}
-		sn := twin.Sensor{ID: pilot + "." + f.ID, Type: twin.SensorType(f.Prop("type")), Unit: f.Prop("unit"), Name: f.Name, Pos: p}
+		sn := live.Sensor{ID: pilot + "." + f.ID, Type: live.SensorType(f.Prop("type")), Unit: f.Prop("unit"), Name: f.Name, Pos: p}
 		if err := sn.Normalize(); err != nil {
 			return nil, fmt.Errorf("features[%d] (a sensor): %w", i, err)
 		}
@@ -226,7 +227,7 @@ func pilotSensors(pilot string, fs []*twin.Feature) ([]twin.Sensor, error) {
 	return out, nil
 }
 
-func (s *Server) handleDeletePilot(w http.ResponseWriter, r *http.Request, ps *twin.PilotStore) {
+func (s *Server) handleDeletePilot(w http.ResponseWriter, r *http.Request, ps *live.PilotStore) {
 	tenant, ok := s.authenticate(w, r)
 	if !ok {
 		return
@@ -234,9 +235,9 @@ func (s *Server) handleDeletePilot(w http.ResponseWriter, r *http.Request, ps *t
 	id := r.PathValue("pilot")
 	err := ps.Delete(r.Context(), tenant.Name, id)
 	switch {
-	case errors.Is(err, twin.ErrPilotNotFound):
+	case errors.Is(err, live.ErrPilotNotFound):
 		writeError(w, http.StatusNotFound, "no pilot %q", id)
-	case errors.Is(err, twin.ErrNotPilotOwner):
+	case errors.Is(err, live.ErrNotPilotOwner):
 		writeError(w, http.StatusForbidden, "pilot %q belongs to another company", id)
 	case err != nil:
 		s.storeError(w, r, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/tiles"
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -32,7 +33,7 @@ type Config struct {
 	// the zero value means the defaults.
 	Tiles tiles.Options
 	// Tenants authenticates companies' writes; without it every write is 401.
-	Tenants twin.Authenticator
+	Tenants live.Authenticator
 	// Hub tunes the WebSocket hub at /ws (see HubOptions).
 	Hub HubOptions
 	// RateLimit bounds each company's writes (429 beyond it).
@@ -52,7 +53,7 @@ type Server struct {
 	tiles   *tiles.Tiler                    // follows cfg.Model; see tiles.go
 	static  *staticFiles                    // the viewer; see static.go
 	live    *liveState                      // sensors, readings, /ws; see live.go
-	pilots  atomic.Pointer[twin.PilotStore] // see pilots.go
+	pilots  atomic.Pointer[live.PilotStore] // see pilots.go
 	limiter *tenantLimiter                  // writes per company; see ratelimit.go
 }
 

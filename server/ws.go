@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/paulmach/orb"
 )
 
@@ -491,7 +491,7 @@ func (c *client) sendError(text string) {
 // its sequence number, so queued states at or below it are dropped.
 func (c *client) subscribe(b orb.Bound) {
 	c.hub.setBox(c, b, true)
-	var states []twin.SensorState
+	var states []live.SensorState
 	var seq uint64
 	if ss := c.hub.sensors.Load(); ss != nil {
 		states, seq = ss.Search(b)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/paulmach/orb"
 )
 
@@ -79,9 +79,9 @@ func nextOf(t testing.TB, c *websocket.Conn, typ string) wsMsg {
 	}
 }
 
-func (e *liveEnv) ingest(t testing.TB, rs ...twin.Reading) {
+func (e *liveEnv) ingest(t testing.TB, rs ...live.Reading) {
 	t.Helper()
-	if err := e.store.Ingest(context.Background(), twin.SystemOwner, rs); err != nil {
+	if err := e.store.Ingest(context.Background(), live.SystemOwner, rs); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -91,7 +91,7 @@ func inside(b orb.Bound, s wsSensor) bool { return b.Contains(orb.Point{s.Lon, s
 func TestWSSnapshotAndUpdatesInsideTheBox(t *testing.T) {
 	e := newLiveEnv(t, HubOptions{})
 	now := time.Now().UTC()
-	e.ingest(t, twin.Reading{Sensor: "s11", Time: now.Add(-time.Second), Value: 42})
+	e.ingest(t, live.Reading{Sensor: "s11", Time: now.Add(-time.Second), Value: 42})
 	c := e.dial(t, nil)
 	box := orb.Bound{Min: orb.Point{20.05, 67.05}, Max: orb.Point{20.35, 67.25}} // i 1..3, j 1..2: 6 sensors
 	send(t, c, `{"type":"subscribe","bbox":[20.05,67.05,20.35,67.25]}`)
@@ -112,10 +112,10 @@ func TestWSSnapshotAndUpdatesInsideTheBox(t *testing.T) {
 	}
 	// Readings inside and outside: only the inside ones arrive, batched.
 	e.ingest(t,
-		twin.Reading{Sensor: "s00", Time: now, Value: 1}, // outside
-		twin.Reading{Sensor: "s12", Time: now, Value: 5},
-		twin.Reading{Sensor: "s99", Time: now, Value: 1}, // outside
-		twin.Reading{Sensor: "s21", Time: now, Value: 60},
+		live.Reading{Sensor: "s00", Time: now, Value: 1}, // outside
+		live.Reading{Sensor: "s12", Time: now, Value: 5},
+		live.Reading{Sensor: "s99", Time: now, Value: 1}, // outside
+		live.Reading{Sensor: "s21", Time: now, Value: 60},
 	)
 	got := map[string]float64{}
 	for len(got) < 2 {
@@ -136,7 +136,7 @@ func TestWSSnapshotAndUpdatesInsideTheBox(t *testing.T) {
 	if len(snap.Sensors) != 4 {
 		t.Fatalf("second snapshot has %d sensors, want 4", len(snap.Sensors))
 	}
-	e.ingest(t, twin.Reading{Sensor: "s12", Time: now.Add(time.Millisecond), Value: 6}, twin.Reading{Sensor: "s99", Time: now.Add(time.Millisecond), Value: 9})
+	e.ingest(t, live.Reading{Sensor: "s12", Time: now.Add(time.Millisecond), Value: 6}, live.Reading{Sensor: "s99", Time: now.Add(time.Millisecond), Value: 9})
 	m := nextOf(t, c, "update")
 	if len(m.Sensors) != 1 || m.Sensors[0].ID != "s99" || *m.Sensors[0].Value != 9 {
 		t.Fatalf("after resubscribe: %+v", m)
@@ -251,9 +251,9 @@ func TestWSStalledClientDoesNotDelayOthers(t *testing.T) {
 	base := time.Now().Add(-time.Hour)
 	var worst time.Duration
 	for round := 0; round < 200; round++ {
-		rs := make([]twin.Reading, len(ids))
+		rs := make([]live.Reading, len(ids))
 		for i, id := range ids {
-			rs[i] = twin.Reading{Sensor: id, Time: base.Add(time.Duration(round) * time.Second), Value: float64(round % 100)}
+			rs[i] = live.Reading{Sensor: id, Time: base.Add(time.Duration(round) * time.Second), Value: float64(round % 100)}
 		}
 		start := time.Now()
 		e.ingest(t, rs...)
@@ -291,9 +291,9 @@ func TestWSSlowClientOverItsBoundIsDropped(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the client over its bound was not dropped")
 		}
-		var rs []twin.Reading
+		var rs []live.Reading
 		for _, f := range sceneSensors() {
-			rs = append(rs, twin.Reading{Sensor: f.ID, Time: time.Now().Add(-time.Minute), Value: float64(round % 50)})
+			rs = append(rs, live.Reading{Sensor: f.ID, Time: time.Now().Add(-time.Minute), Value: float64(round % 50)})
 		}
 		e.ingest(t, rs...)
 		nextOf(t, fast, "update")
@@ -376,7 +376,7 @@ func TestWSNaiveModeOneFramePerUpdate(t *testing.T) {
 	send(t, c, `{"type":"subscribe","bbox":[19,66,21,68]}`)
 	nextOf(t, c, "snapshot")
 	now := time.Now()
-	e.ingest(t, twin.Reading{Sensor: "s11", Time: now, Value: 1}, twin.Reading{Sensor: "s12", Time: now, Value: 2})
+	e.ingest(t, live.Reading{Sensor: "s11", Time: now, Value: 1}, live.Reading{Sensor: "s12", Time: now, Value: 2})
 	for _, want := range []string{"s11", "s12"} {
 		m := nextOf(t, c, "update")
 		if len(m.Sensors) != 1 || m.Sensors[0].ID != want {
@@ -386,10 +386,10 @@ func TestWSNaiveModeOneFramePerUpdate(t *testing.T) {
 }
 
 func TestEncodeWSSensorIsJSON(t *testing.T) {
-	for _, st := range []twin.SensorState{
-		{Sensor: twin.Sensor{ID: "plain-1", Type: "snow_depth", Unit: "cm", Pos: orb.Point{20.25, 67.85}}, Value: 1e-7, Time: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC), Status: "ok"},
-		{Sensor: twin.Sensor{ID: "q\"uote\\<&>\u2028\x01", Type: "air_quality", Unit: "µg/m³", Pos: orb.Point{-180, 90}}, Value: 1e21, Time: time.Now(), Status: "alarm"},
-		{Sensor: twin.Sensor{ID: "none", Type: "x", Unit: ""}, Status: "stale"},
+	for _, st := range []live.SensorState{
+		{Sensor: live.Sensor{ID: "plain-1", Type: "snow_depth", Unit: "cm", Pos: orb.Point{20.25, 67.85}}, Value: 1e-7, Time: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC), Status: "ok"},
+		{Sensor: live.Sensor{ID: "q\"uote\\<&>\u2028\x01", Type: "air_quality", Unit: "µg/m³", Pos: orb.Point{-180, 90}}, Value: 1e21, Time: time.Now(), Status: "alarm"},
+		{Sensor: live.Sensor{ID: "none", Type: "x", Unit: ""}, Status: "stale"},
 	} {
 		b := encodeWSSensor(nil, st)
 		var got wsSensor

@@ -1,6 +1,9 @@
-// Package twin holds the domain of Kiruna Twin: features with a life in time,
-// the layers they belong to, and the spatial index over them. It knows nothing
-// of HTTP, tiles or JSON wire formats.
+// Package twin holds the read model of Kiruna Twin: features with a life in
+// time, the layers they belong to, the spatial index over them and the
+// immutable snapshots readers take. It knows nothing of HTTP, tiles or JSON
+// wire formats, nor of who writes: sensors and readings, pilots, companies
+// and the durable logs behind them are package twin/live's, which writes
+// through Model.Apply.
 package twin
 
 import (

@@ -121,6 +121,12 @@ type IndexError struct {
 func (e *IndexError) Error() string { return fmt.Sprintf("features[%d].%s", e.Index, e.Err) }
 func (e *IndexError) Unwrap() error { return e.Err }
 
+// Prepare validates features and computes what the index needs from each
+// (its bound and its Web Mercator form), as Load and Apply do: a writer
+// outside this package calls it to check features, and to read their
+// Bound, before it commits them. The error is an *IndexError.
+func Prepare(features []*Feature) error { return prepareAll(features) }
+
 // prepareAll validates and projects features, in parallel for large loads.
 func prepareAll(features []*Feature) error {
 	workers := runtime.GOMAXPROCS(0)

@@ -44,6 +44,7 @@ import (
 
 	"github.com/kiruna-twin/kiruna-twin/server"
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/paulmach/orb"
 	"github.com/spf13/pflag"
 )
@@ -122,7 +123,7 @@ func raiseFileLimit() {
 func serve(c config) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	model := twin.NewModel()
-	tenants, err := twin.OpenTenants(c.data)
+	tenants, err := live.OpenTenants(c.data)
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func serve(c config) error {
 		Naive: c.mode == "naive", Tick: c.tick, MaxClients: c.clients + 1000},
 		RateLimit: server.RateLimit{PerSecond: 1e6, Burst: 1e6}}) // the load is one company on purpose
 	defer srv.Close()
-	store, err := twin.OpenStore(filepath.Join(c.data, "live"), model, twin.StoreOptions{Logger: log})
+	store, err := live.OpenStore(filepath.Join(c.data, "live"), model, live.StoreOptions{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -287,7 +288,7 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 		return result{}, err
 	}
 	defer os.RemoveAll(data)
-	if r.token, err = twin.AddTenant(data, "load", time.Now()); err != nil {
+	if r.token, err = live.AddTenant(data, "load", time.Now()); err != nil {
 		return result{}, err
 	}
 	exe, err := os.Executable()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/kiruna-twin/kiruna-twin/twin/natsbus"
 	"github.com/kiruna-twin/kiruna-twin/twin/pgstore"
 )
@@ -49,7 +50,7 @@ func openShared(ctx context.Context, c serveConfig, log *slog.Logger) (*shared, 
 		return nil, nil
 	}
 	s := &shared{}
-	var bus twin.Bus
+	var bus live.Bus
 	if c.bus != "" {
 		b, err := natsbus.Connect(natsbus.Options{URL: c.bus, Logger: log, Name: "kiruna-twin " + hostname()})
 		if err != nil {
@@ -95,11 +96,11 @@ func (s *shared) close() {
 
 // tenants is the register of companies: the shared store's, or the data
 // directory's.
-func (s *shared) tenants(dataDir string) (twin.Authenticator, error) {
+func (s *shared) tenants(dataDir string) (live.Authenticator, error) {
 	if s != nil {
 		return s.db.Tenants(), nil
 	}
-	t, err := twin.OpenTenants(dataDir)
+	t, err := live.OpenTenants(dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("--data %s: %w", dataDir, err)
 	}
@@ -108,7 +109,7 @@ func (s *shared) tenants(dataDir string) (twin.Authenticator, error) {
 
 // liveJournal is the journal of the live state: nil (the data
 // directory's log) for the embedded default.
-func (s *shared) liveJournal() twin.JournalOpener {
+func (s *shared) liveJournal() live.JournalOpener {
 	if s == nil {
 		return nil
 	}
@@ -116,11 +117,11 @@ func (s *shared) liveJournal() twin.JournalOpener {
 }
 
 // openPilots opens the pilots: in the shared store, or under dir.
-func (s *shared) openPilots(dir string, model *twin.Model, log *slog.Logger) (*twin.PilotStore, error) {
+func (s *shared) openPilots(dir string, model *twin.Model, log *slog.Logger) (*live.PilotStore, error) {
 	if s == nil {
-		return twin.OpenPilots(dir, model, log)
+		return live.OpenPilots(dir, model, log)
 	}
-	return twin.OpenPilotsOn(s.db.PilotJournal(), model, log)
+	return live.OpenPilotsOn(s.db.PilotJournal(), model, log)
 }
 
 // ready is /readyz's question: nil for the embedded default.

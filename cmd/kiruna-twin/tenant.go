@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/spf13/pflag"
 )
 
@@ -50,7 +50,7 @@ func tenantCmd(args []string, stdout, stderr io.Writer) error {
 		if len(rest) != 2 {
 			return fmt.Errorf("%w: tenant add NAME --data DIR", errUsage)
 		}
-		token, err := twin.AddTenant(*data, rest[1], now)
+		token, err := live.AddTenant(*data, rest[1], now)
 		if err != nil {
 			return fmt.Errorf("tenant add: %w", err)
 		}
@@ -59,7 +59,7 @@ func tenantCmd(args []string, stdout, stderr io.Writer) error {
 		if len(rest) != 2 {
 			return fmt.Errorf("%w: tenant revoke NAME --data DIR", errUsage)
 		}
-		if err := twin.RevokeTenant(*data, rest[1], now); err != nil {
+		if err := live.RevokeTenant(*data, rest[1], now); err != nil {
 			return fmt.Errorf("tenant revoke: %w", err)
 		}
 		fmt.Fprintf(stdout, "The token of %q is revoked.\n", rest[1])
@@ -67,7 +67,7 @@ func tenantCmd(args []string, stdout, stderr io.Writer) error {
 		if len(rest) != 1 {
 			return fmt.Errorf("%w: tenant list --data DIR", errUsage)
 		}
-		ts, err := twin.OpenTenants(*data)
+		ts, err := live.OpenTenants(*data)
 		if err != nil {
 			return err
 		}

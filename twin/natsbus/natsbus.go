@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/nats-io/nats.go"
 )
 
@@ -39,7 +39,7 @@ type Bus struct {
 	dropped atomic.Uint64
 }
 
-var _ twin.Bus = (*Bus)(nil)
+var _ live.Bus = (*Bus)(nil)
 
 // Connect connects to NATS. A server that is down is not an error: the bus
 // keeps trying, and Connected says false meanwhile.
@@ -92,7 +92,7 @@ func (b *Bus) kick() {
 
 // Publish sends c, best effort (while disconnected, the client buffers a
 // few MiB and sends them on reconnection).
-func (b *Bus) Publish(c twin.Committed) {
+func (b *Bus) Publish(c live.Committed) {
 	if err := b.nc.Publish(b.subject, Encode(c)); err != nil {
 		b.log.Debug("publishing a change", "seq", c.Seq, "err", err)
 	}
@@ -100,7 +100,7 @@ func (b *Bus) Publish(c twin.Committed) {
 
 // Listen subscribes; heard gets every change, resync every moment when
 // some may have been missed.
-func (b *Bus) Listen(heard func(twin.Committed), resync func()) error {
+func (b *Bus) Listen(heard func(live.Committed), resync func()) error {
 	b.resync.Store(&resync)
 	sub, err := b.nc.Subscribe(b.subject, func(m *nats.Msg) {
 		c, err := Decode(m.Data)
@@ -135,7 +135,7 @@ const version = 1
 var errShort = errors.New("change message too short")
 
 // Encode writes a change in its wire form.
-func Encode(c twin.Committed) []byte {
+func Encode(c live.Committed) []byte {
 	b := make([]byte, 0, 32+len(c.Stream)+len(c.Origin)+len(c.Data))
 	b = append(b, version)
 	b = binary.AppendUvarint(b, c.Seq)
@@ -153,8 +153,8 @@ func Encode(c twin.Committed) []byte {
 }
 
 // Decode reads a change written by Encode; anything else is an error.
-func Decode(b []byte) (twin.Committed, error) {
-	var c twin.Committed
+func Decode(b []byte) (live.Committed, error) {
+	var c live.Committed
 	if len(b) < 1 || b[0] != version {
 		return c, fmt.Errorf("change message: unknown version")
 	}

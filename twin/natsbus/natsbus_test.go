@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/kiruna-twin/kiruna-twin/twin/natsbus/natstest"
 )
 
 func TestEncodeDecode(t *testing.T) {
-	for _, c := range []twin.Committed{
+	for _, c := range []live.Committed{
 		{Seq: 1, Stream: "live", Kind: 2, Data: []byte{1, 2, 3}, Origin: "ab12", Token: 1<<63 + 5},
 		{Seq: 1 << 40, Stream: "pilots", Kind: 1, Data: nil, Origin: "x"},
 		{Seq: 7, Stream: "live", Kind: 1, Data: []byte{}, Origin: ""},
@@ -34,8 +34,8 @@ func TestEncodeDecode(t *testing.T) {
 		"version":     {9, 1},
 		"zero seq":    {1, 0},
 		"short":       {1, 5, 1, 2},
-		"bad flag":    append(Encode(twin.Committed{Seq: 1})[:len(Encode(twin.Committed{Seq: 1}))-1], 7),
-		"trailing":    append(Encode(twin.Committed{Seq: 1}), 1, 2),
+		"bad flag":    append(Encode(live.Committed{Seq: 1})[:len(Encode(live.Committed{Seq: 1}))-1], 7),
+		"trailing":    append(Encode(live.Committed{Seq: 1}), 1, 2),
 		"long stream": append([]byte{1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 0xff, 0x7f),
 	} {
 		if _, err := Decode(b); err == nil {
@@ -45,8 +45,8 @@ func TestEncodeDecode(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	f.Add(Encode(twin.Committed{Seq: 3, Stream: "live", Kind: 2, Data: []byte("x"), Origin: "o", Token: 9}))
-	f.Add(Encode(twin.Committed{Seq: 1, Stream: "pilots"}))
+	f.Add(Encode(live.Committed{Seq: 3, Stream: "live", Kind: 2, Data: []byte("x"), Origin: "o", Token: 9}))
+	f.Add(Encode(live.Committed{Seq: 1, Stream: "pilots"}))
 	f.Add([]byte{1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := Decode(b)
@@ -74,15 +74,15 @@ func TestBusCarriesChangesAndResyncsOnReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	heard := make(chan twin.Committed, 10)
+	heard := make(chan live.Committed, 10)
 	resynced := make(chan struct{}, 10)
-	if err := b.Listen(func(c twin.Committed) { heard <- c }, func() { resynced <- struct{}{} }); err != nil {
+	if err := b.Listen(func(c live.Committed) { heard <- c }, func() { resynced <- struct{}{} }); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	want := twin.Committed{Seq: 42, Stream: "live", Kind: 2, Data: []byte("readings"), Origin: "a", Token: 7}
+	want := live.Committed{Seq: 42, Stream: "live", Kind: 2, Data: []byte("readings"), Origin: "a", Token: 7}
 	a.Publish(want)
 	select {
 	case got := <-heard:

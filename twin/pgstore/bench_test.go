@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/kiruna-twin/kiruna-twin/twin/natsbus/natstest"
 	"github.com/kiruna-twin/kiruna-twin/twin/pgstore/pgtest"
 	"github.com/paulmach/orb"
@@ -20,10 +21,10 @@ func BenchmarkCommitToListener(b *testing.B) {
 	for _, mode := range []string{"embedded", "postgres+nats"} {
 		b.Run(mode, func(b *testing.B) {
 			ctx := context.Background()
-			var writer, watcher *twin.Store
+			var writer, watcher *live.Store
 			switch mode {
 			case "embedded":
-				st, err := twin.OpenStore(b.TempDir(), twin.NewModel(), twin.StoreOptions{Logger: quiet})
+				st, err := live.OpenStore(b.TempDir(), twin.NewModel(), live.StoreOptions{Logger: quiet})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -36,12 +37,12 @@ func BenchmarkCommitToListener(b *testing.B) {
 				wb := openBusReplicaTB(b, url, nats)
 				writer, watcher = wa.store, wb.store
 			}
-			sn := twin.Sensor{ID: "s", Type: "temperature", Unit: "°C", Pos: orb.Point{20.2, 67.85}}
+			sn := live.Sensor{ID: "s", Type: "temperature", Unit: "°C", Pos: orb.Point{20.2, 67.85}}
 			if _, _, err := writer.Register(ctx, "lkab", sn); err != nil {
 				b.Fatal(err)
 			}
 			heard := make(chan float64, 16)
-			watcher.Listen(func(ss []twin.SensorState) {
+			watcher.Listen(func(ss []live.SensorState) {
 				for _, s := range ss {
 					if s.ID == "s" {
 						heard <- s.Value
@@ -54,7 +55,7 @@ func BenchmarkCommitToListener(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				v := float64(i%50) + 0.25
 				start := time.Now()
-				if err := writer.Ingest(ctx, "lkab", []twin.Reading{{Sensor: "s", Time: t0.Add(time.Duration(i) * time.Millisecond), Value: v}}); err != nil {
+				if err := writer.Ingest(ctx, "lkab", []live.Reading{{Sensor: "s", Time: t0.Add(time.Duration(i) * time.Millisecond), Value: v}}); err != nil {
 					b.Fatal(err)
 				}
 				for got := <-heard; got != v; got = <-heard {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/kiruna-twin/kiruna-twin/twin/natsbus"
 	"github.com/kiruna-twin/kiruna-twin/twin/natsbus/natstest"
 	"github.com/kiruna-twin/kiruna-twin/twin/pgstore"
@@ -33,10 +34,10 @@ func openBusReplicaTB(t testing.TB, url, natsURL string) *replica {
 		t.Fatal(err)
 	}
 	r := &replica{db: db, model: twin.NewModel()}
-	if r.store, err = twin.OpenStore("", r.model, twin.StoreOptions{Logger: quiet, Journal: db.LiveJournal()}); err != nil {
+	if r.store, err = live.OpenStore("", r.model, live.StoreOptions{Logger: quiet, Journal: db.LiveJournal()}); err != nil {
 		t.Fatal(err)
 	}
-	if r.pilots, err = twin.OpenPilotsOn(db.PilotJournal(), r.model, quiet); err != nil {
+	if r.pilots, err = live.OpenPilotsOn(db.PilotJournal(), r.model, quiet); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.close)
@@ -52,15 +53,15 @@ func TestBusBringsChangesAndAGapIsReadFromTheStore(t *testing.T) {
 	b := openBusReplica(t, url, natsURL)
 
 	for i := 0; i < 3; i++ {
-		sn := twin.Sensor{ID: fmt.Sprintf("s%d", i), Type: "temperature", Unit: "°C", Pos: orb.Point{20.2 + float64(i)/100, 67.85}}
+		sn := live.Sensor{ID: fmt.Sprintf("s%d", i), Type: "temperature", Unit: "°C", Pos: orb.Point{20.2 + float64(i)/100, 67.85}}
 		if _, _, err := a.store.Register(ctx, "lkab", sn); err != nil {
 			t.Fatal(err)
 		}
 	}
-	heard := make(chan []twin.SensorState, 100)
-	b.store.Listen(func(s []twin.SensorState) { heard <- append([]twin.SensorState(nil), s...) })
+	heard := make(chan []live.SensorState, 100)
+	b.store.Listen(func(s []live.SensorState) { heard <- append([]live.SensorState(nil), s...) })
 	start := time.Now()
-	if err := a.store.Ingest(ctx, "lkab", []twin.Reading{{Sensor: "s1", Time: time.Now(), Value: 3}}); err != nil {
+	if err := a.store.Ingest(ctx, "lkab", []live.Reading{{Sensor: "s1", Time: time.Now(), Value: 3}}); err != nil {
 		t.Fatal(err)
 	}
 	for got := false; !got; {
@@ -81,7 +82,7 @@ func TestBusBringsChangesAndAGapIsReadFromTheStore(t *testing.T) {
 	nats.Shutdown()
 	nats.WaitForShutdown()
 	for i := 0; i < 20; i++ {
-		if err := a.store.Ingest(ctx, "lkab", []twin.Reading{{Sensor: "s2", Time: time.Now(), Value: float64(i)}}); err != nil {
+		if err := a.store.Ingest(ctx, "lkab", []live.Reading{{Sensor: "s2", Time: time.Now(), Value: float64(i)}}); err != nil {
 			t.Fatalf("writing with the bus down: %v", err)
 		}
 	}

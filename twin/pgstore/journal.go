@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/kiruna-twin/kiruna-twin/twin/wal"
 )
 
@@ -22,21 +22,21 @@ type journal struct {
 }
 
 var (
-	_ twin.Journal  = (*journal)(nil)
-	_ twin.Follower = (*journal)(nil)
+	_ live.Journal  = (*journal)(nil)
+	_ live.Follower = (*journal)(nil)
 )
 
 // LiveJournal opens the live state (companies' sensors, readings) kept in
-// the store: for twin.StoreOptions.Journal.
-func (db *DB) LiveJournal() twin.JournalOpener {
-	return func(replay func(wal.Record) error) (twin.Journal, error) {
+// the store: for live.StoreOptions.Journal.
+func (db *DB) LiveJournal() live.JournalOpener {
+	return func(replay func(wal.Record) error) (live.Journal, error) {
 		return db.attach(StreamLive, func(ctx context.Context, tx pgx.Tx) error { return db.loadLive(ctx, tx, replay) })
 	}
 }
 
-// PilotJournal opens the pilots kept in the store: for twin.OpenPilotsOn.
-func (db *DB) PilotJournal() twin.JournalOpener {
-	return func(replay func(wal.Record) error) (twin.Journal, error) {
+// PilotJournal opens the pilots kept in the store: for live.OpenPilotsOn.
+func (db *DB) PilotJournal() live.JournalOpener {
+	return func(replay func(wal.Record) error) (live.Journal, error) {
 		return db.attach(StreamPilots, func(ctx context.Context, tx pgx.Tx) error { return db.loadPilots(ctx, tx, replay) })
 	}
 }
@@ -70,7 +70,7 @@ func (db *DB) attach(name string, load func(context.Context, pgx.Tx) error) (*jo
 func (j *journal) Follow(apply func(wal.Record) error) {
 	j.db.fmu.Lock()
 	st := j.db.streams[j.stream]
-	st.apply = func(c twin.Committed) error { return apply(wal.Record{Kind: c.Kind, Data: c.Data}) }
+	st.apply = func(c live.Committed) error { return apply(wal.Record{Kind: c.Kind, Data: c.Data}) }
 	st.ready = true
 	j.db.fmu.Unlock()
 	j.db.poke()
@@ -150,7 +150,7 @@ func (db *DB) write(ctx context.Context, stream string, token uint64, r wal.Reco
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	case <-db.stop:
-		return 0, fmt.Errorf("%w: closing", twin.ErrUnavailable)
+		return 0, fmt.Errorf("%w: closing", live.ErrUnavailable)
 	}
 	select {
 	case <-w.done:
@@ -254,7 +254,7 @@ func (db *DB) writeGroup(group []*writeReq) {
 		}
 	} else {
 		for _, w := range ok {
-			c := twin.Committed{Seq: w.seq, Stream: w.stream, Kind: w.rec.Kind, Data: w.rec.Data, Origin: db.origin, Token: w.token}
+			c := live.Committed{Seq: w.seq, Stream: w.stream, Kind: w.rec.Kind, Data: w.rec.Data, Origin: db.origin, Token: w.token}
 			if db.opts.Bus != nil {
 				out := c
 				if len(out.Data) > maxBusRecord {
@@ -280,7 +280,7 @@ type domainError struct{ err error }
 func (e domainError) Error() string { return e.err.Error() }
 
 // heard takes a change from the bus.
-func (db *DB) heard(c twin.Committed) {
+func (db *DB) heard(c live.Committed) {
 	select {
 	case db.in <- c:
 	default:
@@ -334,7 +334,7 @@ func (db *DB) follow() {
 
 // take applies c if it is next (and then what waited behind it), keeps it
 // if it is early, drops it if it is old. fmu is held.
-func (db *DB) take(c twin.Committed) {
+func (db *DB) take(c live.Committed) {
 	if c.Seq <= db.last {
 		return
 	}
@@ -376,7 +376,7 @@ func (db *DB) take(c twin.Committed) {
 // its Commit waits on, another's through its stream. It reports false,
 // and leaves last, when the stream is open but not following yet. fmu is
 // held.
-func (db *DB) applyOne(c twin.Committed) bool {
+func (db *DB) applyOne(c live.Committed) bool {
 	st := db.streams[c.Stream]
 	if st != nil && !st.ready {
 		return false
@@ -458,16 +458,16 @@ func (db *DB) catchUp() {
 	}
 }
 
-func (db *DB) changesAfter(ctx context.Context, after uint64, limit int) ([]twin.Committed, error) {
+func (db *DB) changesAfter(ctx context.Context, after uint64, limit int) ([]live.Committed, error) {
 	rows, err := db.pool.Query(ctx, `SELECT seq, stream, kind, data, origin, token FROM kiruna_changes WHERE seq > $1 ORDER BY seq LIMIT $2`, int64(after), limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []twin.Committed
+	var out []live.Committed
 	for rows.Next() {
 		var (
-			c          twin.Committed
+			c          live.Committed
 			seq, token int64
 			kind       int16
 		)

@@ -1,8 +1,8 @@
 // Package pgstore keeps the twin's written state — companies, their
 // sensors and readings, their pilots — in PostgreSQL with PostGIS, shared
-// by several replicas of the server. It is a twin.Journal for the live
+// by several replicas of the server. It is a live.Journal for the live
 // state and for the pilots, and the companies' register
-// (twin.Authenticator).
+// (live.Authenticator).
 //
 // Every write is one transaction that puts the record into its tables
 // (geometry columns with spatial indexes, readable by any GIS tool) and
@@ -10,7 +10,7 @@
 // transactions of all replicas take that number last, one at a time, so
 // the numbers are the commit order. Each replica applies every change in
 // that order exactly once: its own as soon as they commit, the others' as
-// the bus (twin.Bus, e.g. NATS) brings them, and whatever the bus missed
+// the bus (live.Bus, e.g. NATS) brings them, and whatever the bus missed
 // from kiruna_changes, which it reads after every gap, every
 // reconnection and every poll interval. The store is the truth; the bus
 // only makes it fast.
@@ -31,13 +31,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 )
 
 // Streams of the shared journal: one per store.
 const (
-	StreamLive   = "live"
-	StreamPilots = "pilots"
+	StreamLive   = live.SensorStream
+	StreamPilots = live.PilotStream
 )
 
 // Options tune a DB. Only URL is required.
@@ -46,7 +46,7 @@ type Options struct {
 	URL string
 	// Bus, when set, carries each commit to the other replicas at once;
 	// without it they see it within Poll.
-	Bus twin.Bus
+	Bus live.Bus
 	// Poll is how often the replica reads changes it may have missed (1 s
 	// with a bus, 200 ms without).
 	Poll time.Duration
@@ -61,7 +61,7 @@ type Options struct {
 	// fell behind (24 h); a replica further behind must restart.
 	Retention time.Duration
 	// HistoryLimit is how many readings per sensor a replica loads (4320,
-	// as twin.StoreOptions).
+	// as live.StoreOptions).
 	HistoryLimit int
 	Logger       *slog.Logger
 }
@@ -79,11 +79,11 @@ type DB struct {
 	fmu     sync.Mutex // the follower's state
 	last    uint64     // every change up to last is applied
 	streams map[string]*stream
-	early   map[uint64]twin.Committed // heard ahead of a gap
+	early   map[uint64]live.Committed // heard ahead of a gap
 	gapAt   time.Time
 	behind  error // changes this replica needs were pruned
 
-	in        chan twin.Committed
+	in        chan live.Committed
 	writes    chan *writeReq
 	committed chan struct{} // closed when the committer ends
 	kick      chan struct{}
@@ -98,7 +98,7 @@ type DB struct {
 type stream struct {
 	name  string
 	pos   uint64 // loaded up to here
-	apply func(twin.Committed) error
+	apply func(live.Committed) error
 	ready bool
 }
 
@@ -148,8 +148,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	db := &DB{pool: pool, opts: opts, log: opts.Logger, origin: hex.EncodeToString(id[:]),
-		pending: map[uint64]*pending{}, streams: map[string]*stream{}, early: map[uint64]twin.Committed{},
-		in: make(chan twin.Committed, 4096), kick: make(chan struct{}, 1),
+		pending: map[uint64]*pending{}, streams: map[string]*stream{}, early: map[uint64]live.Committed{},
+		in: make(chan live.Committed, 4096), kick: make(chan struct{}, 1),
 		writes: make(chan *writeReq, 1024), committed: make(chan struct{}),
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
@@ -209,7 +209,7 @@ func (db *DB) Ready() error {
 
 // note records whether the last round trip to the store worked.
 func (db *DB) note(err error) {
-	if err != nil && errors.Is(err, twin.ErrUnavailable) {
+	if err != nil && errors.Is(err, live.ErrUnavailable) {
 		db.storeErr.Store(&err)
 		return
 	}
@@ -219,7 +219,7 @@ func (db *DB) note(err error) {
 }
 
 // unavailable marks errors that mean the store could not be reached (or
-// is shutting down) with twin.ErrUnavailable; errors of the request
+// is shutting down) with live.ErrUnavailable; errors of the request
 // itself and of its context stay as they are.
 func unavailable(err error) error {
 	if err == nil {
@@ -236,7 +236,7 @@ func unavailable(err error) error {
 			return err
 		}
 	}
-	return fmt.Errorf("%w: %v", twin.ErrUnavailable, err)
+	return fmt.Errorf("%w: %v", live.ErrUnavailable, err)
 }
 
 func newToken() uint64 {

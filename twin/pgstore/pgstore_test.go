@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/kiruna-twin/kiruna-twin/twin/pgstore"
 	"github.com/kiruna-twin/kiruna-twin/twin/pgstore/pgtest"
 	"github.com/paulmach/orb"
@@ -21,11 +22,11 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 type replica struct {
 	db     *pgstore.DB
 	model  *twin.Model
-	store  *twin.Store
-	pilots *twin.PilotStore
+	store  *live.Store
+	pilots *live.PilotStore
 }
 
-func openReplica(t *testing.T, url string, bus twin.Bus) *replica {
+func openReplica(t *testing.T, url string, bus live.Bus) *replica {
 	t.Helper()
 	ctx := context.Background()
 	db, err := pgstore.Open(ctx, pgstore.Options{URL: url, Bus: bus, Logger: quiet, Poll: 50 * time.Millisecond})
@@ -33,10 +34,10 @@ func openReplica(t *testing.T, url string, bus twin.Bus) *replica {
 		t.Fatal(err)
 	}
 	r := &replica{db: db, model: twin.NewModel()}
-	if r.store, err = twin.OpenStore("", r.model, twin.StoreOptions{Logger: quiet, Journal: db.LiveJournal()}); err != nil {
+	if r.store, err = live.OpenStore("", r.model, live.StoreOptions{Logger: quiet, Journal: db.LiveJournal()}); err != nil {
 		t.Fatal(err)
 	}
-	if r.pilots, err = twin.OpenPilotsOn(db.PilotJournal(), r.model, quiet); err != nil {
+	if r.pilots, err = live.OpenPilotsOn(db.PilotJournal(), r.model, quiet); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.close)
@@ -94,18 +95,18 @@ func TestRetriedReadingsAreOneRow(t *testing.T) {
 	url := pgtest.Database(t)
 	ctx := context.Background()
 	a := openReplica(t, url, nil)
-	sn := twin.Sensor{ID: "lkab-1", Type: "temperature", Unit: "°C", Name: "Tuolluvaara", Pos: orb.Point{20.25, 67.86}}
+	sn := live.Sensor{ID: "lkab-1", Type: "temperature", Unit: "°C", Name: "Tuolluvaara", Pos: orb.Point{20.25, 67.86}}
 	if _, _, err := a.store.Register(ctx, "lkab", sn); err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
-	batch := []twin.Reading{{Sensor: "lkab-1", Time: t0, Value: 1}, {Sensor: "lkab-1", Time: t0.Add(time.Minute), Value: 2}}
+	batch := []live.Reading{{Sensor: "lkab-1", Time: t0, Value: 1}, {Sensor: "lkab-1", Time: t0.Add(time.Minute), Value: 2}}
 	for range 2 {
 		if err := a.store.Ingest(ctx, "lkab", batch); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := a.store.Ingest(ctx, "lkab", []twin.Reading{
+	if err := a.store.Ingest(ctx, "lkab", []live.Reading{
 		{Sensor: "lkab-1", Time: t0, Value: 5},
 		{Sensor: "lkab-1", Time: t0.Add(2 * time.Minute), Value: 7},
 		{Sensor: "lkab-1", Time: t0.Add(2*time.Minute + 300*time.Nanosecond), Value: 8}, // the same microsecond
@@ -145,16 +146,16 @@ func TestReplicasShareTheStore(t *testing.T) {
 		tn, err := b.db.Tenants().Authenticate(token)
 		return err == nil && tn.Name == "lkab"
 	})
-	if _, err := b.db.Tenants().Add(ctx, "lkab", time.Now()); !errors.Is(err, twin.ErrTenantExists) {
+	if _, err := b.db.Tenants().Add(ctx, "lkab", time.Now()); !errors.Is(err, live.ErrTenantExists) {
 		t.Fatalf("adding it again: %v, want ErrTenantExists", err)
 	}
 
-	sn := twin.Sensor{ID: "lkab-1", Type: "temperature", Unit: "°C", Name: "Tuolluvaara", Pos: orb.Point{20.25, 67.86}}
+	sn := live.Sensor{ID: "lkab-1", Type: "temperature", Unit: "°C", Name: "Tuolluvaara", Pos: orb.Point{20.25, 67.86}}
 	if _, created, err := a.store.Register(ctx, "lkab", sn); err != nil || !created {
 		t.Fatalf("register on A: %v %v", created, err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	if err := a.store.Ingest(ctx, "lkab", []twin.Reading{{Sensor: "lkab-1", Time: now, Value: -12.5}}); err != nil {
+	if err := a.store.Ingest(ctx, "lkab", []live.Reading{{Sensor: "lkab-1", Time: now, Value: -12.5}}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "B sees A's reading", 5*time.Second, func() bool {
@@ -166,7 +167,7 @@ func TestReplicasShareTheStore(t *testing.T) {
 	}
 	// Another company takes the same id on B: the store refuses.
 	sn2 := sn
-	if _, _, err := b.store.Register(ctx, "other", sn2); !errors.Is(err, twin.ErrSensorTaken) {
+	if _, _, err := b.store.Register(ctx, "other", sn2); !errors.Is(err, live.ErrSensorTaken) {
 		t.Fatalf("another owner's id: %v, want ErrSensorTaken", err)
 	}
 
@@ -176,9 +177,9 @@ func TestReplicasShareTheStore(t *testing.T) {
 	if _, _, err := b.pilots.Put(ctx, "lkab", "masts", []*twin.Feature{f}); err != nil {
 		t.Fatal(err)
 	}
-	id := twin.PilotFeatureID("masts", "p1")
+	id := live.PilotFeatureID("masts", "p1")
 	eventually(t, "A sees B's pilot", 5*time.Second, func() bool { return has(a.model, id) })
-	if _, _, err := a.pilots.Put(ctx, "other", "masts", []*twin.Feature{f}); !errors.Is(err, twin.ErrNotPilotOwner) {
+	if _, _, err := a.pilots.Put(ctx, "other", "masts", []*twin.Feature{f}); !errors.Is(err, live.ErrNotPilotOwner) {
 		t.Fatalf("another company's pilot name: %v", err)
 	}
 	var inPostGIS int
@@ -218,13 +219,13 @@ func TestStoreDownRefusesWritesAndRecovers(t *testing.T) {
 	pg := pgtest.NewCluster(t)
 	ctx := context.Background()
 	a := openReplica(t, pg.URL, nil)
-	sn := twin.Sensor{ID: "s", Type: "temperature", Unit: "°C", Pos: orb.Point{20.2, 67.85}}
+	sn := live.Sensor{ID: "s", Type: "temperature", Unit: "°C", Pos: orb.Point{20.2, 67.85}}
 	if _, _, err := a.store.Register(ctx, "lkab", sn); err != nil {
 		t.Fatal(err)
 	}
 	pg.Stop()
-	err := a.store.Ingest(ctx, "lkab", []twin.Reading{{Sensor: "s", Time: time.Now(), Value: 1}})
-	if !errors.Is(err, twin.ErrUnavailable) {
+	err := a.store.Ingest(ctx, "lkab", []live.Reading{{Sensor: "s", Time: time.Now(), Value: 1}})
+	if !errors.Is(err, live.ErrUnavailable) {
 		t.Fatalf("a write with the store down: %v, want ErrUnavailable", err)
 	}
 	eventually(t, "Ready reports the store down", 5*time.Second, func() bool { return a.db.Ready() != nil })
@@ -233,7 +234,7 @@ func TestStoreDownRefusesWritesAndRecovers(t *testing.T) {
 	}
 	pg.Start()
 	eventually(t, "writes work again", 10*time.Second, func() bool {
-		return a.store.Ingest(ctx, "lkab", []twin.Reading{{Sensor: "s", Time: time.Now(), Value: 2}}) == nil
+		return a.store.Ingest(ctx, "lkab", []live.Reading{{Sensor: "s", Time: time.Now(), Value: 2}}) == nil
 	})
 	eventually(t, "Ready again", 5*time.Second, func() bool { return a.db.Ready() == nil })
 	if st, _ := a.store.Sensors().Get("s"); st.Value != 2 {

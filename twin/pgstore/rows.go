@@ -7,97 +7,131 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/kiruna-twin/kiruna-twin/twin/wal"
 	"github.com/paulmach/orb/encoding/wkb"
 )
 
 // project writes a record into its tables, inside the record's
-// transaction. A refusal (another company's id) is a domainError.
+// transaction, under the Rows conflict rule. A refusal (another company's
+// id, a pilot that is not there, a record that cannot be read) is a
+// domainError.
 func project(ctx context.Context, tx pgx.Tx, stream string, r wal.Record) error {
-	switch {
-	case stream == StreamLive && r.Kind == twin.RecSensor:
-		sn, err := twin.DecodeSensorRecord(r.Data)
-		if err != nil {
-			return domainError{err}
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO kiruna_sensors (id, type, unit, name, owner, since, geom)
-			VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326))
-			ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, unit = EXCLUDED.unit, name = EXCLUDED.name, geom = EXCLUDED.geom
-			WHERE kiruna_sensors.owner = EXCLUDED.owner`,
-			sn.ID, string(sn.Type), sn.Unit, sn.Name, sn.Owner, sn.Since, sn.Pos[0], sn.Pos[1])
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return domainError{fmt.Errorf("%w: %s", twin.ErrSensorTaken, sn.ID)}
-		}
-	case stream == StreamLive && r.Kind == twin.RecReadings:
-		rs, err := twin.DecodeReadingsRecord(r.Data)
-		if err != nil {
-			return domainError{err}
-		}
-		// The same sensor and instant replace the earlier reading, in the
-		// batch (the last one counts) and in the table (a retried batch).
-		last := make(map[readingKey]int, len(rs))
-		for i, r := range rs {
-			last[readingKey{r.Sensor, r.Time.UnixMicro()}] = i
-		}
-		sensors, times, values := make([]string, 0, len(last)), make([]time.Time, 0, len(last)), make([]float64, 0, len(last))
-		for i, r := range rs {
-			if last[readingKey{r.Sensor, r.Time.UnixMicro()}] == i {
-				sensors, times, values = append(sensors, r.Sensor), append(times, r.Time), append(values, r.Value)
-			}
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO kiruna_readings (sensor, time, value)
-			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::double precision[])
-			ON CONFLICT (sensor, time) DO UPDATE SET value = EXCLUDED.value`, sensors, times, values)
+	k, d, err := live.DecodeRecord(stream, r)
+	if err != nil {
+		return domainError{err}
+	}
+	proj, ok := projections[kindKey{k.Stream, k.Kind}]
+	if !ok {
+		return domainError{fmt.Errorf("the %s stream's %s records are not kept in the store", k.Stream, k.Name)}
+	}
+	return proj(ctx, tx, r, d, live.Rows)
+}
+
+// A projection writes one kind of record (live.RecordKinds) into its
+// tables; rule says what a contradiction of the rows comes to.
+type projection func(ctx context.Context, tx pgx.Tx, r wal.Record, d live.Decoded, rule live.ConflictRule) error
+
+type kindKey struct {
+	stream string
+	kind   byte
+}
+
+// projections has one entry for every kind of live.RecordKinds.
+var projections = map[kindKey]projection{
+	{live.SensorStream, live.RecSensor}:     projectSensor,
+	{live.SensorStream, live.RecReadings}:   projectReadings,
+	{live.PilotStream, live.RecPilotPut}:    projectPilotPut,
+	{live.PilotStream, live.RecPilotDelete}: projectPilotDelete,
+}
+
+// contradiction is a refusal under rule, or nil when rule skips it.
+func contradiction(rule live.ConflictRule, err error) error {
+	if err := rule.Contradiction(err); err != nil {
+		return domainError{err}
+	}
+	return nil
+}
+
+func projectSensor(ctx context.Context, tx pgx.Tx, _ wal.Record, d live.Decoded, rule live.ConflictRule) error {
+	sn := d.Sensor
+	tag, err := tx.Exec(ctx, `INSERT INTO kiruna_sensors (id, type, unit, name, owner, since, geom)
+		VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326))
+		ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, unit = EXCLUDED.unit, name = EXCLUDED.name, geom = EXCLUDED.geom
+		WHERE kiruna_sensors.owner = EXCLUDED.owner`,
+		sn.ID, string(sn.Type), sn.Unit, sn.Name, sn.Owner, sn.Since, sn.Pos[0], sn.Pos[1])
+	if err != nil {
 		return err
-	case stream == StreamPilots && r.Kind == twin.RecPilotPut:
-		info, fs, err := twin.DecodePilotRecord(r.Data)
+	}
+	if tag.RowsAffected() == 0 {
+		return contradiction(rule, fmt.Errorf("%w: %s", live.ErrSensorTaken, sn.ID))
+	}
+	return nil
+}
+
+func projectReadings(ctx context.Context, tx pgx.Tx, _ wal.Record, d live.Decoded, _ live.ConflictRule) error {
+	rs := d.Readings
+	// The same sensor and instant replace the earlier reading, in the
+	// batch (the last one counts) and in the table (a retried batch).
+	last := make(map[readingKey]int, len(rs))
+	for i, r := range rs {
+		last[readingKey{r.Sensor, r.Time.UnixMicro()}] = i
+	}
+	sensors, times, values := make([]string, 0, len(last)), make([]time.Time, 0, len(last)), make([]float64, 0, len(last))
+	for i, r := range rs {
+		if last[readingKey{r.Sensor, r.Time.UnixMicro()}] == i {
+			sensors, times, values = append(sensors, r.Sensor), append(times, r.Time), append(values, r.Value)
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO kiruna_readings (sensor, time, value)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::double precision[])
+		ON CONFLICT (sensor, time) DO UPDATE SET value = EXCLUDED.value`, sensors, times, values)
+	return err
+}
+
+func projectPilotPut(ctx context.Context, tx pgx.Tx, r wal.Record, d live.Decoded, rule live.ConflictRule) error {
+	info, fs := d.Pilot, d.Features
+	b := info.Bound
+	tag, err := tx.Exec(ctx, `INSERT INTO kiruna_pilots (name, company, updated, features, bound, data)
+		VALUES ($1, $2, $3, $4, ST_MakeEnvelope($5, $6, $7, $8, 4326), $9)
+		ON CONFLICT (name) DO UPDATE SET updated = EXCLUDED.updated, features = EXCLUDED.features, bound = EXCLUDED.bound, data = EXCLUDED.data
+		WHERE kiruna_pilots.company = EXCLUDED.company`,
+		info.ID, info.Company, info.Updated, len(fs), b.Min[0], b.Min[1], b.Max[0], b.Max[1], r.Data)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return contradiction(rule, fmt.Errorf("%w: %s", live.ErrNotPilotOwner, info.ID))
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM kiruna_pilot_features WHERE pilot = $1`, info.ID); err != nil {
+		return err
+	}
+	var batch pgx.Batch
+	for _, f := range fs {
+		g, err := wkb.Marshal(f.Geometry)
 		if err != nil {
+			return domainError{fmt.Errorf("feature %s: %w", f.ID, err)}
+		}
+		props, err := json.Marshal(f.Props)
+		if err != nil {
+			return domainError{fmt.Errorf("feature %s: %w", f.ID, err)}
+		}
+		batch.Queue(`INSERT INTO kiruna_pilot_features (pilot, id, kind, name, height, base, valid_from, valid_to, status, props, geom)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, ST_SetSRID(ST_GeomFromWKB($11), 4326))`,
+			info.ID, f.ID, f.Kind, f.Name, f.Height, f.Base, nullTime(f.Life.From), nullTime(f.Life.To), string(f.Status), props, g)
+	}
+	return tx.SendBatch(ctx, &batch).Close()
+}
+
+func projectPilotDelete(ctx context.Context, tx pgx.Tx, _ wal.Record, d live.Decoded, rule live.ConflictRule) error {
+	tag, err := tx.Exec(ctx, `DELETE FROM kiruna_pilots WHERE name = $1`, d.Pilot.ID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		if err := rule.Absent(fmt.Errorf("%w: %s", live.ErrPilotNotFound, d.Pilot.ID)); err != nil {
 			return domainError{err}
 		}
-		b := info.Bound
-		tag, err := tx.Exec(ctx, `INSERT INTO kiruna_pilots (name, company, updated, features, bound, data)
-			VALUES ($1, $2, $3, $4, ST_MakeEnvelope($5, $6, $7, $8, 4326), $9)
-			ON CONFLICT (name) DO UPDATE SET updated = EXCLUDED.updated, features = EXCLUDED.features, bound = EXCLUDED.bound, data = EXCLUDED.data
-			WHERE kiruna_pilots.company = EXCLUDED.company`,
-			info.ID, info.Company, info.Updated, len(fs), b.Min[0], b.Min[1], b.Max[0], b.Max[1], r.Data)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return domainError{fmt.Errorf("%w: %s", twin.ErrNotPilotOwner, info.ID)}
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM kiruna_pilot_features WHERE pilot = $1`, info.ID); err != nil {
-			return err
-		}
-		var batch pgx.Batch
-		for _, f := range fs {
-			g, err := wkb.Marshal(f.Geometry)
-			if err != nil {
-				return domainError{fmt.Errorf("feature %s: %w", f.ID, err)}
-			}
-			props, err := json.Marshal(f.Props)
-			if err != nil {
-				return domainError{fmt.Errorf("feature %s: %w", f.ID, err)}
-			}
-			batch.Queue(`INSERT INTO kiruna_pilot_features (pilot, id, kind, name, height, base, valid_from, valid_to, status, props, geom)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, ST_SetSRID(ST_GeomFromWKB($11), 4326))`,
-				info.ID, f.ID, f.Kind, f.Name, f.Height, f.Base, nullTime(f.Life.From), nullTime(f.Life.To), string(f.Status), props, g)
-		}
-		return tx.SendBatch(ctx, &batch).Close()
-	case stream == StreamPilots && r.Kind == twin.RecPilotDelete:
-		tag, err := tx.Exec(ctx, `DELETE FROM kiruna_pilots WHERE name = $1`, string(r.Data))
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return domainError{fmt.Errorf("%w: %s", twin.ErrPilotNotFound, r.Data)}
-		}
-	default:
-		return domainError{fmt.Errorf("the %s stream has no record kind %d", stream, r.Kind)}
 	}
 	return nil
 }
@@ -124,15 +158,15 @@ func (db *DB) loadLive(ctx context.Context, tx pgx.Tx, replay func(wal.Record) e
 	if err != nil {
 		return err
 	}
-	var sensors []twin.Sensor
+	var sensors []live.Sensor
 	for rows.Next() {
-		var sn twin.Sensor
+		var sn live.Sensor
 		var typ string
 		if err := rows.Scan(&sn.ID, &typ, &sn.Unit, &sn.Name, &sn.Owner, &sn.Since, &sn.Pos[0], &sn.Pos[1]); err != nil {
 			rows.Close()
 			return err
 		}
-		sn.Type = twin.SensorType(typ)
+		sn.Type = live.SensorType(typ)
 		sensors = append(sensors, sn)
 	}
 	rows.Close()
@@ -140,7 +174,7 @@ func (db *DB) loadLive(ctx context.Context, tx pgx.Tx, replay func(wal.Record) e
 		return err
 	}
 	for _, sn := range sensors {
-		if err := replay(wal.Record{Kind: twin.RecSensor, Data: twin.EncodeSensorRecord(sn)}); err != nil {
+		if err := replay(wal.Record{Kind: live.RecSensor, Data: live.EncodeSensorRecord(sn)}); err != nil {
 			return err
 		}
 	}
@@ -157,17 +191,17 @@ func (db *DB) loadLive(ctx context.Context, tx pgx.Tx, replay func(wal.Record) e
 		return err
 	}
 	defer rows.Close()
-	var batch []twin.Reading
+	var batch []live.Reading
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := replay(wal.Record{Kind: twin.RecReadings, Data: twin.EncodeReadingsRecord(batch)})
+		err := replay(wal.Record{Kind: live.RecReadings, Data: live.EncodeReadingsRecord(batch)})
 		batch = batch[:0]
 		return err
 	}
 	for rows.Next() {
-		var r twin.Reading
+		var r live.Reading
 		if err := rows.Scan(&r.Sensor, &r.Time, &r.Value); err != nil {
 			return err
 		}
@@ -196,7 +230,7 @@ func (db *DB) loadPilots(ctx context.Context, tx pgx.Tx, replay func(wal.Record)
 		if err := rows.Scan(&data); err != nil {
 			return err
 		}
-		if err := replay(wal.Record{Kind: twin.RecPilotPut, Data: data}); err != nil {
+		if err := replay(wal.Record{Kind: live.RecPilotPut, Data: data}); err != nil {
 			return err
 		}
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 )
 
 // Tenants is the register of companies kept in the store, shared by every
@@ -21,16 +21,16 @@ type Tenants struct {
 	db *DB
 
 	mu      sync.Mutex
-	byHash  map[[32]byte]twin.Tenant
+	byHash  map[[32]byte]live.Tenant
 	loaded  time.Time
 	stop    chan struct{}
 	stopped chan struct{}
 }
 
-var _ twin.Authenticator = (*Tenants)(nil)
+var _ live.Authenticator = (*Tenants)(nil)
 
 func newTenants(db *DB) *Tenants {
-	t := &Tenants{db: db, byHash: map[[32]byte]twin.Tenant{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+	t := &Tenants{db: db, byHash: map[[32]byte]live.Tenant{}, stop: make(chan struct{}), stopped: make(chan struct{})}
 	_ = t.reload()
 	go func() {
 		defer close(t.stopped)
@@ -63,10 +63,10 @@ func (t *Tenants) reload() error {
 	if err != nil {
 		return unavailable(err)
 	}
-	m := map[[32]byte]twin.Tenant{}
+	m := map[[32]byte]live.Tenant{}
 	for rows.Next() {
 		var (
-			tn      twin.Tenant
+			tn      live.Tenant
 			h       []byte
 			revoked *time.Time
 		)
@@ -93,10 +93,10 @@ func (t *Tenants) reload() error {
 }
 
 // Authenticate returns the company whose token this is.
-func (t *Tenants) Authenticate(token string) (twin.Tenant, error) {
-	h, ok := twin.TokenHash(token)
+func (t *Tenants) Authenticate(token string) (live.Tenant, error) {
+	h, ok := live.TokenHash(token)
 	if !ok {
-		return twin.Tenant{}, twin.ErrBadToken
+		return live.Tenant{}, live.ErrBadToken
 	}
 	t.mu.Lock()
 	tn, ok := t.byHash[h]
@@ -109,10 +109,10 @@ func (t *Tenants) Authenticate(token string) (twin.Tenant, error) {
 		t.mu.Unlock()
 	}
 	if !ok {
-		return twin.Tenant{}, twin.ErrBadToken
+		return live.Tenant{}, live.ErrBadToken
 	}
 	if !tn.Active() {
-		return tn, twin.ErrRevoked
+		return tn, live.ErrRevoked
 	}
 	return tn, nil
 }
@@ -120,17 +120,17 @@ func (t *Tenants) Authenticate(token string) (twin.Tenant, error) {
 // Add creates a company and returns its token, which is stored nowhere:
 // only its hash is.
 func (t *Tenants) Add(ctx context.Context, name string, now time.Time) (string, error) {
-	if !twin.ValidTenantName(name) {
-		return "", fmt.Errorf("%w, got %q", twin.ErrBadTenantName, name)
+	if !live.ValidTenantName(name) {
+		return "", fmt.Errorf("%w, got %q", live.ErrBadTenantName, name)
 	}
-	token, h, err := twin.NewToken()
+	token, h, err := live.NewToken()
 	if err != nil {
 		return "", err
 	}
 	_, err = t.db.pool.Exec(ctx, `INSERT INTO kiruna_tenants (name, token_sha256, created) VALUES ($1, $2, $3)`, name, h[:], now.UTC())
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {
-		return "", fmt.Errorf("%w: %s", twin.ErrTenantExists, name)
+		return "", fmt.Errorf("%w: %s", live.ErrTenantExists, name)
 	}
 	if err != nil {
 		return "", unavailable(err)
@@ -144,13 +144,13 @@ func (t *Tenants) Revoke(ctx context.Context, name string, now time.Time) error 
 	var revoked *time.Time
 	err := t.db.pool.QueryRow(ctx, `SELECT revoked FROM kiruna_tenants WHERE name = $1`, name).Scan(&revoked)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%w: %s", twin.ErrNoTenant, name)
+		return fmt.Errorf("%w: %s", live.ErrNoTenant, name)
 	}
 	if err != nil {
 		return unavailable(err)
 	}
 	if revoked != nil {
-		return fmt.Errorf("%w: %s already", twin.ErrRevoked, name)
+		return fmt.Errorf("%w: %s already", live.ErrRevoked, name)
 	}
 	if _, err := t.db.pool.Exec(ctx, `UPDATE kiruna_tenants SET revoked = $2 WHERE name = $1 AND revoked IS NULL`, name, now.UTC()); err != nil {
 		return unavailable(err)
@@ -160,15 +160,15 @@ func (t *Tenants) Revoke(ctx context.Context, name string, now time.Time) error 
 }
 
 // List returns every company, by name.
-func (t *Tenants) List(ctx context.Context) ([]twin.Tenant, error) {
+func (t *Tenants) List(ctx context.Context) ([]live.Tenant, error) {
 	rows, err := t.db.pool.Query(ctx, `SELECT name, created, revoked FROM kiruna_tenants ORDER BY name`)
 	if err != nil {
 		return nil, unavailable(err)
 	}
 	defer rows.Close()
-	var out []twin.Tenant
+	var out []live.Tenant
 	for rows.Next() {
-		var tn twin.Tenant
+		var tn live.Tenant
 		var revoked *time.Time
 		if err := rows.Scan(&tn.Name, &tn.Created, &revoked); err != nil {
 			return nil, err

@@ -1,5 +1,5 @@
 // Package sim is the built-in sensor simulator: it feeds the scene's own
-// sensors (those of twin.SystemOwner) with readings that behave like the
+// sensors (those of live.SystemOwner) with readings that behave like the
 // real thing, through the same ingest path as a company's readings
 // (validation, durable write, fan-out).
 //
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/paulmach/orb"
 )
 
@@ -26,7 +27,7 @@ var emptyBound orb.Bound // every sensor
 
 // Config is what the simulator runs on.
 type Config struct {
-	Store *twin.Store
+	Store *live.Store
 	// Model holds the sensors' features (for their tuning properties).
 	Model *twin.Model
 	// Clock is the wall clock (time.Now when nil).
@@ -45,19 +46,19 @@ type Config struct {
 }
 
 // Period of readings by type (others: a minute).
-var periods = map[twin.SensorType]time.Duration{
-	twin.GroundDeformation: time.Minute,
-	twin.DistrictHeating:   30 * time.Second,
-	twin.WasteFill:         time.Minute,
-	twin.SnowDepth:         5 * time.Minute,
-	twin.BlastVibration:    time.Minute, // the peak of the last minute
-	twin.AirQuality:        time.Minute,
+var periods = map[live.SensorType]time.Duration{
+	live.GroundDeformation: time.Minute,
+	live.DistrictHeating:   30 * time.Second,
+	live.WasteFill:         time.Minute,
+	live.SnowDepth:         5 * time.Minute,
+	live.BlastVibration:    time.Minute, // the peak of the last minute
+	live.AirQuality:        time.Minute,
 }
 
 // Sensor simulates one sensor.
 type Sensor struct {
 	ID     string
-	Type   twin.SensorType
+	Type   live.SensorType
 	Period time.Duration
 
 	rng      *rand.Rand
@@ -152,7 +153,7 @@ func (w *World) snowFraction(t time.Time) float64 {
 }
 
 // NewSensor prepares the simulation of one scene sensor.
-func NewSensor(st twin.SensorState, f *twin.Feature, w *World, seed uint64) *Sensor {
+func NewSensor(st live.SensorState, f *twin.Feature, w *World, seed uint64) *Sensor {
 	h := fnv.New64a()
 	h.Write([]byte(st.ID))
 	r := rand.New(rand.NewPCG(seed, h.Sum64()))
@@ -170,9 +171,9 @@ func NewSensor(st twin.SensorState, f *twin.Feature, w *World, seed uint64) *Sen
 	}
 	s.creep = prop("creep_mm_per_year", 2)
 	switch st.Type {
-	case twin.BlastVibration:
+	case live.BlastVibration:
 		s.peak = prop("peak_mm_per_s", 1+2*r.Float64())
-	case twin.SnowDepth:
+	case live.SnowDepth:
 		s.peak = prop("peak_cm", 60+50*r.Float64())
 	}
 	s.offset = r.NormFloat64()
@@ -194,11 +195,11 @@ func (s *Sensor) Value(t time.Time) float64 {
 	h := float64(lt.Hour()) + float64(lt.Minute())/60 + float64(lt.Second())/3600
 	var v float64
 	switch s.Type {
-	case twin.GroundDeformation:
+	case live.GroundDeformation:
 		years := max(0, t.Sub(s.since).Hours()/(24*365.25))
 		frost := 0.8 * math.Max(0, -s.w.seasonal(t)) / 15 // frost heave in winter
 		v = s.creep*years + frost + 0.3*s.rng.NormFloat64()
-	case twin.BlastVibration:
+	case live.BlastVibration:
 		v = 0.03 + 0.04*s.rng.Float64() // traffic and machines
 		if lt.Weekday() != time.Sunday || s.rng.IntN(3) == 0 {
 			// The night's blast: about 01:30, a few minutes either way.
@@ -212,10 +213,10 @@ func (s *Sensor) Value(t time.Time) float64 {
 				v += 0.05 * s.peak // rock settling after the blast
 			}
 		}
-	case twin.DistrictHeating:
+	case live.DistrictHeating:
 		v = 68 + 1.25*math.Max(0, 17-s.w.Outdoor(t)) + 2*s.offset + 0.4*s.rng.NormFloat64()
 		v = math.Max(60, math.Min(112, v))
-	case twin.WasteFill:
+	case live.WasteFill:
 		dt := s.Period.Hours()
 		if !s.lastT.IsZero() {
 			dt = math.Min(t.Sub(s.lastT).Hours(), 6)
@@ -231,10 +232,10 @@ func (s *Sensor) Value(t time.Time) float64 {
 		}
 		s.fill = math.Min(s.fill, 100)
 		v = s.fill
-	case twin.SnowDepth:
+	case live.SnowDepth:
 		v = s.peak*s.w.snowFraction(t) + 2*s.offset*s.w.snowFraction(t) + 0.3*s.rng.NormFloat64()
 		v = math.Max(0, v)
-	case twin.AirQuality:
+	case live.AirQuality:
 		workday := lt.Weekday() != time.Saturday && lt.Weekday() != time.Sunday
 		rush := 0.5
 		if workday {
@@ -288,13 +289,13 @@ func Run(ctx context.Context, cfg Config) error {
 		if cfg.Backfill < 0 {
 			from = now
 		}
-		var batch []twin.Reading
+		var batch []live.Reading
 		t := from.Truncate(s.Period)
 		for ; !t.After(now); t = t.Add(s.Period) {
 			if t.Before(from) {
 				continue
 			}
-			batch = append(batch, twin.Reading{Sensor: s.ID, Time: t, Value: s.Value(t)})
+			batch = append(batch, live.Reading{Sensor: s.ID, Time: t, Value: s.Value(t)})
 			if len(batch) == 2000 {
 				backfilled += ingest(ctx, cfg, batch)
 				batch = batch[:0]
@@ -307,7 +308,7 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.Logger.Info("simulator running", "sensors", len(sensors), "backfilled_readings", backfilled)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	var batch []twin.Reading
+	var batch []live.Reading
 	for {
 		select {
 		case <-ctx.Done():
@@ -318,7 +319,7 @@ func Run(ctx context.Context, cfg Config) error {
 		batch = batch[:0]
 		for i, s := range sensors {
 			for !next[i].After(now) {
-				batch = append(batch, twin.Reading{Sensor: s.ID, Time: now, Value: s.Value(now)})
+				batch = append(batch, live.Reading{Sensor: s.ID, Time: now, Value: s.Value(now)})
 				next[i] = next[i].Add(s.Period)
 				if next[i].Before(now) {
 					next[i] = now.Add(s.Period) // after a pause, no catching up burst
@@ -329,11 +330,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 }
 
-func ingest(ctx context.Context, cfg Config, batch []twin.Reading) int {
+func ingest(ctx context.Context, cfg Config, batch []live.Reading) int {
 	if len(batch) == 0 {
 		return 0
 	}
-	if err := cfg.Store.Ingest(ctx, twin.SystemOwner, batch); err != nil {
+	if err := cfg.Store.Ingest(ctx, live.SystemOwner, batch); err != nil {
 		if ctx.Err() == nil {
 			cfg.Logger.Warn("the simulator's readings were not taken", "err", err)
 		}
@@ -345,10 +346,10 @@ func ingest(ctx context.Context, cfg Config, batch []twin.Reading) int {
 // Sensors prepares the simulation of every sensor of the system owner.
 func Sensors(cfg Config) []*Sensor {
 	all, _ := cfg.Store.Sensors().Search(emptyBound)
-	var mine []twin.SensorState
+	var mine []live.SensorState
 	lat, lon := 0.0, 0.0
 	for _, st := range all {
-		if st.Owner == twin.SystemOwner {
+		if st.Owner == live.SystemOwner {
 			mine = append(mine, st)
 			lon += st.Pos[0]
 			lat += st.Pos[1]

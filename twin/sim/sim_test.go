@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/paulmach/orb"
 )
 
@@ -19,8 +20,8 @@ var cet = time.FixedZone("", 3600)
 
 func world() *World { return NewWorld(67.85, cet, 1) }
 
-func sensor(typ twin.SensorType, props map[string]any) *Sensor {
-	st := twin.SensorState{Sensor: twin.Sensor{ID: string(typ), Type: typ, Since: time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)}}
+func sensor(typ live.SensorType, props map[string]any) *Sensor {
+	st := live.SensorState{Sensor: live.Sensor{ID: string(typ), Type: typ, Since: time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)}}
 	return NewSensor(st, &twin.Feature{Props: props}, world(), 1)
 }
 
@@ -37,7 +38,7 @@ func mean(s *Sensor, from time.Time, days int, hour float64) float64 {
 func local(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, cet) }
 
 func TestSnowLiesFromLateOctoberToMay(t *testing.T) {
-	s := sensor(twin.SnowDepth, map[string]any{"peak_cm": 90.0})
+	s := sensor(live.SnowDepth, map[string]any{"peak_cm": 90.0})
 	for _, tc := range []struct {
 		day      time.Time
 		min, max float64
@@ -56,7 +57,7 @@ func TestSnowLiesFromLateOctoberToMay(t *testing.T) {
 }
 
 func TestHeatingFollowsTheCold(t *testing.T) {
-	s := sensor(twin.DistrictHeating, nil)
+	s := sensor(live.DistrictHeating, nil)
 	jan, jul := mean(s, local(2026, 1, 1), 28, 8), mean(s, local(2026, 7, 1), 28, 8)
 	if jan < jul+15 || jan > 112 || jul < 60 {
 		t.Fatalf("supply temperature: January %.1f °C, July %.1f °C", jan, jul)
@@ -64,7 +65,7 @@ func TestHeatingFollowsTheCold(t *testing.T) {
 }
 
 func TestBlastAtHalfPastOne(t *testing.T) {
-	s := sensor(twin.BlastVibration, map[string]any{"peak_mm_per_s": 3.0})
+	s := sensor(live.BlastVibration, map[string]any{"peak_mm_per_s": 3.0})
 	day := local(2026, 2, 10) // a Tuesday
 	peakAt, peak := time.Time{}, 0.0
 	for t0 := day; t0.Before(day.Add(24 * time.Hour)); t0 = t0.Add(time.Minute) {
@@ -79,7 +80,7 @@ func TestBlastAtHalfPastOne(t *testing.T) {
 }
 
 func TestWasteBinsFillAndAreEmptied(t *testing.T) {
-	s := sensor(twin.WasteFill, nil)
+	s := sensor(live.WasteFill, nil)
 	start := local(2026, 3, 2)
 	lows, highs, prev, emptied := 0, 0, -1.0, 0
 	for t0 := start; t0.Before(start.AddDate(0, 0, 14)); t0 = t0.Add(time.Minute) {
@@ -104,7 +105,7 @@ func TestWasteBinsFillAndAreEmptied(t *testing.T) {
 }
 
 func TestAirQualityHasADailyRhythm(t *testing.T) {
-	s := sensor(twin.AirQuality, nil)
+	s := sensor(live.AirQuality, nil)
 	morning, night := mean(s, local(2026, 2, 2), 5, 8), mean(s, local(2026, 2, 2), 5, 3)
 	if morning < 2*night {
 		t.Fatalf("PM10 at 08:00 %.1f, at 03:00 %.1f: no rush hour", morning, night)
@@ -112,8 +113,8 @@ func TestAirQualityHasADailyRhythm(t *testing.T) {
 }
 
 func TestDeformationCreepsFasterNearTheMine(t *testing.T) {
-	near := sensor(twin.GroundDeformation, map[string]any{"creep_mm_per_year": 40.0})
-	far := sensor(twin.GroundDeformation, map[string]any{"creep_mm_per_year": 2.0})
+	near := sensor(live.GroundDeformation, map[string]any{"creep_mm_per_year": 40.0})
+	far := sensor(live.GroundDeformation, map[string]any{"creep_mm_per_year": 2.0})
 	at := local(2026, 6, 1)
 	vn, vf := near.Value(at), far.Value(at)
 	if vn < 400 || vf > 30 || near.Value(at.AddDate(0, 1, 0)) <= vn {
@@ -125,7 +126,7 @@ func TestDeformationCreepsFasterNearTheMine(t *testing.T) {
 // the store's ingest path, and stops with its context.
 func TestRunFeedsTheStore(t *testing.T) {
 	m := twin.NewModel()
-	types := []twin.SensorType{twin.GroundDeformation, twin.DistrictHeating, twin.WasteFill, twin.SnowDepth, twin.BlastVibration, twin.AirQuality}
+	types := []live.SensorType{live.GroundDeformation, live.DistrictHeating, live.WasteFill, live.SnowDepth, live.BlastVibration, live.AirQuality}
 	var feats []*twin.Feature
 	for i, typ := range types {
 		feats = append(feats, &twin.Feature{ID: fmt.Sprintf("s%d", i), Layer: twin.Sensors, Geometry: orb.Point{20.2 + float64(i)/100, 67.85},
@@ -135,16 +136,16 @@ func TestRunFeedsTheStore(t *testing.T) {
 	if err := m.Load(feats); err != nil {
 		t.Fatal(err)
 	}
-	st, err := twin.OpenStore(t.TempDir(), m, twin.StoreOptions{Logger: quiet})
+	st, err := live.OpenStore(t.TempDir(), m, live.StoreOptions{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, _, err := st.Register(context.Background(), "acme", twin.Sensor{ID: "c1", Type: twin.SnowDepth, Pos: orb.Point{20.2, 67.8}}); err != nil {
+	if _, _, err := st.Register(context.Background(), "acme", live.Sensor{ID: "c1", Type: live.SnowDepth, Pos: orb.Point{20.2, 67.8}}); err != nil {
 		t.Fatal(err)
 	}
 	updates := 0
-	st.Listen(func(s []twin.SensorState) { updates += len(s) })
+	st.Listen(func(s []live.SensorState) { updates += len(s) })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- Run(ctx, Config{Store: st, Model: m, Backfill: 2 * time.Hour, Logger: quiet}) }()

@@ -1,6 +1,6 @@
 //go:build unix
 
-package twin
+package live
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 )
 
@@ -44,7 +45,7 @@ func TestMain(m *testing.M) {
 
 // crashChild ingests into the store in dir until it is killed.
 func crashChild(dir string) {
-	s, err := OpenStore(dir, NewModel(), crashOpts())
+	s, err := OpenStore(dir, twin.NewModel(), crashOpts())
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(3)
@@ -162,7 +163,7 @@ func TestKillNineLosesNoAcknowledgedReading(t *testing.T) {
 			t.Fatalf("kill %d: nothing acknowledged", k)
 		}
 
-		s, err := OpenStore(dir, NewModel(), crashOpts())
+		s, err := OpenStore(dir, twin.NewModel(), crashOpts())
 		if err != nil {
 			t.Fatalf("kill %d: reopening: %v", k, err)
 		}

@@ -1,4 +1,4 @@
-package twin
+package live
 
 import (
 	"context"
@@ -12,14 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/kiruna-twin/kiruna-twin/twin/wal"
-)
-
-// Record kinds of the live log (twin/wal). New kinds take new numbers;
-// never reuse one.
-const (
-	RecSensor   byte = 1 // a company's sensor registered or changed
-	RecReadings byte = 2 // a batch of readings
 )
 
 // StoreOptions tune a Store. The zero value is usable.
@@ -46,7 +40,7 @@ type StoreOptions struct {
 type Store struct {
 	log     Journal
 	sensors *SensorSet
-	model   *Model
+	model   *twin.Model
 	opts    StoreOptions
 
 	regMu sync.Mutex // a registration checks, commits and edits the model as one
@@ -59,6 +53,7 @@ type Store struct {
 	stop     chan struct{}
 	swept    sync.WaitGroup
 	onCommit atomic.Pointer[func(wal.CommitInfo)]
+	replayed replayed // while opening
 	batches  atomic.Uint64
 	readings atomic.Uint64
 }
@@ -66,7 +61,7 @@ type Store struct {
 // OpenStore opens (or creates) the live state in dir. The scene's sensors
 // are taken from the model's sensors layer, which must be loaded first;
 // companies' sensors from the log are added to that layer.
-func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
+func OpenStore(dir string, model *twin.Model, opts StoreOptions) (*Store, error) {
 	if opts.HistoryLimit <= 0 {
 		opts.HistoryLimit = 4320
 	}
@@ -92,42 +87,14 @@ func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
 		}
 	}
 	s.unlock = unlock
-	for _, f := range model.Snapshot().Features(Sensors) {
+	for _, f := range model.Snapshot().Features(twin.Sensors) {
 		if sn, ok := SensorFromFeature(f); ok {
 			s.sensors.put(sn)
 		} else {
 			opts.Logger.Warn("a scene sensor has no type; it takes no readings", "sensor", f.ID)
 		}
 	}
-	var company []Sensor
-	unknown := 0
-	replay := func(r wal.Record) error {
-		switch r.Kind {
-		case RecSensor:
-			sn, err := decodeSensor(r.Data)
-			if err != nil {
-				return err
-			}
-			if old, ok := s.sensors.lookup(sn.ID); ok && old.Owner != sn.Owner {
-				opts.Logger.Warn("a company's sensor has the id of another owner's sensor; it is left out", "sensor", sn.ID, "owner", sn.Owner)
-				return nil
-			}
-			s.sensors.put(sn)
-			company = append(company, sn)
-		case RecReadings:
-			rs, err := decodeReadings(r.Data)
-			if err != nil {
-				return err
-			}
-			_, u := s.sensors.apply(rs, opts.Clock())
-			unknown += u
-		default:
-			// A kind of a newer version: refuse rather than lose it at the
-			// next checkpoint.
-			return fmt.Errorf("unknown record kind %d", r.Kind)
-		}
-		return nil
-	}
+	replay := func(r wal.Record) error { return s.applyRecord(r, Replay) }
 	open := opts.Journal
 	if open == nil {
 		open = func(replay func(wal.Record) error) (Journal, error) {
@@ -140,9 +107,11 @@ func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
 		return nil, fmt.Errorf("opening the live state in %s: %w", dir, err)
 	}
 	s.log = log
-	if unknown > 0 {
-		opts.Logger.Warn("readings of sensors no longer in the scene were skipped", "readings", unknown)
+	if s.replayed.unknown > 0 {
+		opts.Logger.Warn("readings of sensors no longer in the scene were skipped", "readings", s.replayed.unknown)
 	}
+	company := s.replayed.sensors
+	s.replayed = replayed{}
 	if err := s.addToModel(company); err != nil {
 		log.Close()
 		unlock()
@@ -155,6 +124,14 @@ func OpenStore(dir string, model *Model, opts StoreOptions) (*Store, error) {
 	s.swept.Add(1)
 	go s.sweep(5 * time.Second)
 	return s, nil
+}
+
+// replayed is what a replay leaves for the end of OpenStore: the
+// companies' sensors, which join the sensors layer in one edit, and the
+// number of readings of sensors no longer in the scene.
+type replayed struct {
+	sensors []Sensor
+	unknown int
 }
 
 func walOptions(s *Store) wal.Options {
@@ -197,7 +174,7 @@ func (s *Store) addToModel(sensors []Sensor) error {
 	for _, sn := range sensors {
 		latest[sn.ID] = sn
 	}
-	e := Edit{Layer: Sensors}
+	e := twin.Edit{Layer: twin.Sensors}
 	for id, sn := range latest {
 		e.Remove = append(e.Remove, id)
 		e.Add = append(e.Add, sn.Feature())

@@ -1,4 +1,4 @@
-package twin
+package live
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/kiruna-twin/kiruna-twin/twin/wal"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
@@ -45,14 +46,14 @@ type PilotInfo struct {
 
 type pilot struct {
 	info     PilotInfo
-	features []*Feature
+	features []*twin.Feature
 }
 
 // PilotStore is the durable store of every company's pilots, in its own
 // append-only log; it keeps the model's pilots layer equal to what the log
 // holds. Its methods are safe for concurrent use.
 type PilotStore struct {
-	model  *Model
+	model  *twin.Model
 	log    Journal
 	unlock func()
 	clock  func() time.Time
@@ -60,12 +61,6 @@ type PilotStore struct {
 	mu     sync.Mutex // guards pilots; writes are ordered by the log
 	pilots map[string]*pilot
 }
-
-// Record kinds of the pilots log.
-const (
-	recPilotPut    byte = 1
-	recPilotDelete byte = 2
-)
 
 // PilotFeatureID is the model id of feature fid of pilot p.
 func PilotFeatureID(p, fid string) string { return "pilot:" + p + ":" + fid }
@@ -85,18 +80,18 @@ func ValidPilotName(s string) bool {
 
 // OpenPilots opens (or creates) the pilots log in dir and puts every
 // stored pilot into the model's pilots layer.
-func OpenPilots(dir string, model *Model, logger *slog.Logger) (*PilotStore, error) {
+func OpenPilots(dir string, model *twin.Model, logger *slog.Logger) (*PilotStore, error) {
 	return openPilots(dir, nil, model, logger)
 }
 
 // OpenPilotsOn opens the pilots kept in a journal other than the embedded
 // log (the shared store of several replicas, see twin/pgstore) and puts
 // every stored pilot into the model's pilots layer.
-func OpenPilotsOn(open JournalOpener, model *Model, logger *slog.Logger) (*PilotStore, error) {
+func OpenPilotsOn(open JournalOpener, model *twin.Model, logger *slog.Logger) (*PilotStore, error) {
 	return openPilots("", open, model, logger)
 }
 
-func openPilots(dir string, open JournalOpener, model *Model, logger *slog.Logger) (*PilotStore, error) {
+func openPilots(dir string, open JournalOpener, model *twin.Model, logger *slog.Logger) (*PilotStore, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -114,38 +109,18 @@ func openPilots(dir string, open JournalOpener, model *Model, logger *slog.Logge
 			return wal.Open(dir, wal.Options{Snapshot: p.snapshot, Logger: logger}, replay)
 		}
 	}
-	replay := func(r wal.Record) error {
-		switch r.Kind {
-		case recPilotPut:
-			pl, err := decodePilot(r.Data)
-			if err != nil {
-				return err
-			}
-			if old, ok := p.pilots[pl.info.ID]; ok && old.info.Company != pl.info.Company {
-				return nil // the first owner keeps it, as when it was written
-			}
-			if err := prepareAll(pl.features); err != nil {
-				return fmt.Errorf("pilot %s: %w", pl.info.ID, err)
-			}
-			p.pilots[pl.info.ID] = pl
-		case recPilotDelete:
-			delete(p.pilots, string(r.Data))
-		default:
-			return fmt.Errorf("unknown pilot record kind %d", r.Kind)
-		}
-		return nil
-	}
+	replay := func(r wal.Record) error { return p.applyRecord(r, Replay) }
 	log, err := open(replay)
 	if err != nil {
 		unlock()
 		return nil, fmt.Errorf("opening the pilots in %s: %w", dir, err)
 	}
 	p.log, p.unlock = log, unlock
-	var all []*Feature
+	var all []*twin.Feature
 	for _, pl := range p.pilots {
 		all = append(all, pl.features...)
 	}
-	if _, err := model.Apply(Edit{Layer: Pilots, RemoveIf: func(*Feature) bool { return true }, Add: all}); err != nil {
+	if _, err := model.Apply(twin.Edit{Layer: twin.Pilots, RemoveIf: func(*twin.Feature) bool { return true }, Add: all}); err != nil {
 		log.Close()
 		unlock()
 		return nil, fmt.Errorf("opening the pilots: %w", err)
@@ -191,23 +166,23 @@ func (p *PilotStore) List() []PilotInfo {
 // name and its own id, and the properties "pilot" and "company"). It
 // returns once the pilot is durable and in the model; readers see the old
 // pilot or the new one, never a mix. On error nothing changes.
-func (p *PilotStore) Put(ctx context.Context, company, id string, features []*Feature) (info PilotInfo, created bool, err error) {
+func (p *PilotStore) Put(ctx context.Context, company, id string, features []*twin.Feature) (info PilotInfo, created bool, err error) {
 	if !ValidPilotName(id) {
 		return PilotInfo{}, false, fmt.Errorf("%w: %q", ErrBadPilotName, id)
 	}
 	if owner, ok := p.Owner(id); ok && owner != company {
 		return PilotInfo{}, false, fmt.Errorf("%w: %s", ErrNotPilotOwner, id)
 	}
-	fs := make([]*Feature, len(features))
+	fs := make([]*twin.Feature, len(features))
 	seen := make(map[string]int, len(features))
 	for i, f := range features {
 		c := *f
-		c.Layer = Pilots
+		c.Layer = twin.Pilots
 		if c.ID == "" {
 			c.ID = fmt.Sprint(i)
 		}
 		if j, dup := seen[c.ID]; dup {
-			return PilotInfo{}, false, &IndexError{Index: i, Err: fieldErr("id", fmt.Errorf("%w %q (also feature %d)", ErrDuplicateID, c.ID, j))}
+			return PilotInfo{}, false, &twin.IndexError{Index: i, Err: fieldErr("id", fmt.Errorf("%w %q (also feature %d)", twin.ErrDuplicateID, c.ID, j))}
 		}
 		seen[c.ID] = i
 		c.ID = PilotFeatureID(id, c.ID)
@@ -221,19 +196,19 @@ func (p *PilotStore) Put(ctx context.Context, company, id string, features []*Fe
 				props[k] = fmt.Sprint(v)
 			}
 		}
-		props["pilot"], props["company"] = id, company
+		props[twin.PropPilot], props[twin.PropCompany] = id, company
 		c.Props = props
 		fs[i] = &c
 	}
-	if err := prepareAll(fs); err != nil {
+	if err := twin.Prepare(fs); err != nil {
 		return PilotInfo{}, false, err
 	}
 	info = PilotInfo{ID: id, Company: company, Updated: p.clock().UTC().Truncate(time.Millisecond), Features: len(fs)}
 	for i, f := range fs {
 		if i == 0 {
-			info.Bound = f.bound
+			info.Bound = f.Bound()
 		} else {
-			info.Bound = info.Bound.Union(f.bound)
+			info.Bound = info.Bound.Union(f.Bound())
 		}
 	}
 	pl := &pilot{info: info, features: fs}
@@ -245,7 +220,7 @@ func (p *PilotStore) Put(ctx context.Context, company, id string, features []*Fe
 		return PilotInfo{}, false, fmt.Errorf("%w: %d bytes stored, at most %d", ErrPilotTooLarge, len(data), wal.MaxRecord)
 	}
 	var applyErr error
-	err = p.log.Commit(ctx, []wal.Record{{Kind: recPilotPut, Data: data}}, func() {
+	err = p.log.Commit(ctx, []wal.Record{{Kind: RecPilotPut, Data: data}}, func() {
 		// Runs in log order: a concurrent Put of the same name by another
 		// company that won the race is caught here.
 		p.mu.Lock()
@@ -256,7 +231,7 @@ func (p *PilotStore) Put(ctx context.Context, company, id string, features []*Fe
 			return
 		}
 		created = !existed
-		if _, err := p.model.Apply(Edit{Layer: Pilots, RemoveIf: isPilot(id), Add: fs}); err != nil {
+		if _, err := p.model.Apply(twin.Edit{Layer: twin.Pilots, RemoveIf: isPilot(id), Add: fs}); err != nil {
 			applyErr = err
 			return
 		}
@@ -273,9 +248,9 @@ func (p *PilotStore) Put(ctx context.Context, company, id string, features []*Fe
 	return info, created, nil
 }
 
-func isPilot(id string) func(*Feature) bool {
+func isPilot(id string) func(*twin.Feature) bool {
 	prefix := PilotFeatureID(id, "")
-	return func(f *Feature) bool { return strings.HasPrefix(f.ID, prefix) }
+	return func(f *twin.Feature) bool { return strings.HasPrefix(f.ID, prefix) }
 }
 
 // Delete withdraws pilot id of company, durably.
@@ -288,14 +263,14 @@ func (p *PilotStore) Delete(ctx context.Context, company, id string) error {
 		return fmt.Errorf("%w: %s", ErrNotPilotOwner, id)
 	}
 	var applyErr error
-	err := p.log.Commit(ctx, []wal.Record{{Kind: recPilotDelete, Data: []byte(id)}}, func() {
+	err := p.log.Commit(ctx, []wal.Record{{Kind: RecPilotDelete, Data: []byte(id)}}, func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if _, ok := p.pilots[id]; !ok {
 			applyErr = fmt.Errorf("%w: %s", ErrPilotNotFound, id)
 			return
 		}
-		if _, err := p.model.Apply(Edit{Layer: Pilots, RemoveIf: isPilot(id)}); err != nil {
+		if _, err := p.model.Apply(twin.Edit{Layer: twin.Pilots, RemoveIf: isPilot(id)}); err != nil {
 			applyErr = err
 			return
 		}
@@ -321,7 +296,7 @@ func (p *PilotStore) snapshot() func(emit func(wal.Record) error) error {
 			if err != nil {
 				return err
 			}
-			if err := emit(wal.Record{Kind: recPilotPut, Data: data}); err != nil {
+			if err := emit(wal.Record{Kind: RecPilotPut, Data: data}); err != nil {
 				return err
 			}
 		}
@@ -381,9 +356,9 @@ func decodePilot(data []byte) (*pilot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stored pilot %s, feature %s: %w", r.ID, fr.ID, err)
 		}
-		f := &Feature{ID: fr.ID, Layer: Pilots, Kind: fr.Kind, Name: fr.Name, Geometry: g, Height: fr.Height, Base: fr.Base,
-			Life: Lifespan{From: fr.From, To: fr.To}, Status: Status(fr.Status), Lineage: fr.Lineage, Source: fr.Source,
-			Confidence: Confidence(fr.Con), Props: fr.Props}
+		f := &twin.Feature{ID: fr.ID, Layer: twin.Pilots, Kind: fr.Kind, Name: fr.Name, Geometry: g, Height: fr.Height, Base: fr.Base,
+			Life: twin.Lifespan{From: fr.From, To: fr.To}, Status: twin.Status(fr.Status), Lineage: fr.Lineage, Source: fr.Source,
+			Confidence: twin.Confidence(fr.Con), Props: fr.Props}
 		if len(fr.Solid) > 0 {
 			var s geom.T
 			if s, err = geomwkb.Unmarshal(fr.Solid); err != nil {

@@ -1,4 +1,4 @@
-package twin
+package live
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 	"github.com/tidwall/rtree"
 )
@@ -191,10 +192,10 @@ func (s *Sensor) Normalize() error {
 	}
 	lon, lat := s.Pos[0], s.Pos[1]
 	if math.IsNaN(lon) || lon < -180 || lon > 180 {
-		return fieldErr("lon", fmt.Errorf("%w: want −180…180, got %v", ErrOutOfRange, lon))
+		return fieldErr("lon", fmt.Errorf("%w: want −180…180, got %v", twin.ErrOutOfRange, lon))
 	}
 	if math.IsNaN(lat) || lat < -90 || lat > 90 {
-		return fieldErr("lat", fmt.Errorf("%w: want −90…90, got %v", ErrOutOfRange, lat))
+		return fieldErr("lat", fmt.Errorf("%w: want −90…90, got %v", twin.ErrOutOfRange, lat))
 	}
 	return nil
 }
@@ -212,7 +213,7 @@ func (t SensorType) CheckValue(v float64) error {
 }
 
 // Feature is the sensor as a point of the sensors layer.
-func (s Sensor) Feature() *Feature {
+func (s Sensor) Feature() *twin.Feature {
 	props := map[string]any{"type": string(s.Type), "unit": s.Unit}
 	if s.Owner != SystemOwner {
 		props["owner"] = s.Owner
@@ -221,16 +222,16 @@ func (s Sensor) Feature() *Feature {
 	if since.IsZero() {
 		since = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	return &Feature{
-		ID: s.ID, Layer: Sensors, Kind: string(s.Type), Name: s.Name,
-		Geometry: s.Pos, Life: Lifespan{From: since},
-		Source: s.Owner, Confidence: Sourced, Props: props,
+	return &twin.Feature{
+		ID: s.ID, Layer: twin.Sensors, Kind: string(s.Type), Name: s.Name,
+		Geometry: s.Pos, Life: twin.Lifespan{From: since},
+		Source: s.Owner, Confidence: twin.Sourced, Props: props,
 	}
 }
 
 // SensorFromFeature reads a point of a scene's sensors layer: its type and
 // unit come from the properties "type" and "unit".
-func SensorFromFeature(f *Feature) (Sensor, bool) {
+func SensorFromFeature(f *twin.Feature) (Sensor, bool) {
 	p, ok := f.Geometry.(orb.Point)
 	if !ok {
 		c := f.Geometry.Bound().Center()
@@ -539,3 +540,6 @@ func (ss *SensorSet) turnedStale(since, now time.Time) []SensorState {
 	}
 	return out
 }
+
+// fieldErr names the field of a sensor or a pilot that is wrong.
+func fieldErr(field string, err error) error { return &twin.FieldError{Field: field, Err: err} }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package twin
+package live
 
 import (
 	"bufio"
@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kiruna-twin/kiruna-twin/twin"
 )
 
 // The pilots' crash test: a child process (this test binary, started with
@@ -34,10 +36,10 @@ const crashPilots = 4
 func pilotSize(v int) int { return 1 + v%5 }
 
 // storedVersions returns each pilot's version and checks it is whole.
-func storedVersions(s *Snapshot) (map[string]int, error) {
+func storedVersions(s *twin.Snapshot) (map[string]int, error) {
 	out := map[string]int{}
 	count := map[string]int{}
-	for _, f := range s.Features(Pilots) {
+	for _, f := range s.Features(twin.Pilots) {
 		p := f.Prop("pilot")
 		v := int(f.Props["version"].(float64))
 		if old, ok := out[p]; ok && old != v {
@@ -58,7 +60,7 @@ func storedVersions(s *Snapshot) (map[string]int, error) {
 }
 
 func pilotCrashChild(dir string) {
-	m := NewModel()
+	m := twin.NewModel()
 	ps, err := OpenPilots(dir, m, quietLog)
 	if err != nil {
 		fmt.Println("error", err)
@@ -130,7 +132,7 @@ func TestKillNineLosesNoAcknowledgedPilot(t *testing.T) {
 		}
 		_ = cmd.Wait()
 
-		m := NewModel()
+		m := twin.NewModel()
 		ps, err := OpenPilots(dir, m, quietLog)
 		if err != nil {
 			t.Fatalf("kill %d: reopening: %v", k, err)

@@ -1,4 +1,4 @@
-package twin
+package live
 
 import (
 	"context"
@@ -9,27 +9,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 )
 
 // pilotFeatures makes version v of a small pilot: n features whose
 // geometry and properties encode v, so a reader can check it whole.
-func pilotFeatures(v, n int) []*Feature {
-	fs := make([]*Feature, n)
+func pilotFeatures(v, n int) []*twin.Feature {
+	fs := make([]*twin.Feature, n)
 	for i := range fs {
 		lon, lat := 20.3+float64(i)*0.001, 67.85+float64(v%100)*0.0001
-		fs[i] = &Feature{ID: fmt.Sprintf("f%d", i), Kind: "pipe", Name: fmt.Sprintf("v%d", v),
+		fs[i] = &twin.Feature{ID: fmt.Sprintf("f%d", i), Kind: "pipe", Name: fmt.Sprintf("v%d", v),
 			Geometry:   orb.LineString{{lon, lat}, {lon + 0.0005, lat}},
-			Life:       Lifespan{From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
-			Confidence: Sourced, Props: map[string]any{"version": float64(v), "note": "ok"}}
+			Life:       twin.Lifespan{From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+			Confidence: twin.Sourced, Props: map[string]any{"version": float64(v), "note": "ok"}}
 	}
 	return fs
 }
 
-func checkPilotVersion(t *testing.T, s *Snapshot, id string, v, n int) {
+func checkPilotVersion(t *testing.T, s *twin.Snapshot, id string, v, n int) {
 	t.Helper()
 	got := 0
-	for _, f := range s.Features(Pilots) {
+	for _, f := range s.Features(twin.Pilots) {
 		if f.Prop("pilot") != id {
 			continue
 		}
@@ -45,14 +46,14 @@ func checkPilotVersion(t *testing.T, s *Snapshot, id string, v, n int) {
 
 func TestPilotStore(t *testing.T) {
 	dir := t.TempDir()
-	m := NewModel()
+	m := twin.NewModel()
 	ps, err := OpenPilots(dir, m, quietLog)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	var changes []Change
-	m.Subscribe(func(c Change) { changes = append(changes, c) })
+	var changes []twin.Change
+	m.Subscribe(func(c twin.Change) { changes = append(changes, c) })
 
 	info, created, err := ps.Put(ctx, "acme", "heat-loop", pilotFeatures(1, 3))
 	if err != nil || !created || info.Features != 3 {
@@ -77,13 +78,13 @@ func TestPilotStore(t *testing.T) {
 		t.Errorf("bad name: %v", err)
 	}
 	dup := append(pilotFeatures(4, 2), pilotFeatures(4, 1)...)
-	if _, _, err := ps.Put(ctx, "acme", "heat-loop", dup); !errors.Is(err, ErrDuplicateID) {
+	if _, _, err := ps.Put(ctx, "acme", "heat-loop", dup); !errors.Is(err, twin.ErrDuplicateID) {
 		t.Errorf("duplicate feature ids: %v", err)
 	}
 	bad := pilotFeatures(5, 2)
 	bad[1].Geometry = orb.LineString{{20, 67}, {200, 67}}
-	var ie *IndexError
-	if _, _, err := ps.Put(ctx, "acme", "heat-loop", bad); !errors.As(err, &ie) || ie.Index != 1 || !errors.Is(err, ErrOutOfRange) {
+	var ie *twin.IndexError
+	if _, _, err := ps.Put(ctx, "acme", "heat-loop", bad); !errors.As(err, &ie) || ie.Index != 1 || !errors.Is(err, twin.ErrOutOfRange) {
 		t.Errorf("bad geometry: %v", err)
 	}
 	checkPilotVersion(t, m.Snapshot(), "heat-loop", 2, 2) // nothing partly applied
@@ -105,15 +106,15 @@ func TestPilotStore(t *testing.T) {
 	}
 
 	// Reopened, the model holds exactly what was acknowledged.
-	m2 := NewModel()
+	m2 := twin.NewModel()
 	ps2, err := OpenPilots(dir, m2, quietLog)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ps2.Close()
 	checkPilotVersion(t, m2.Snapshot(), "heat-loop", 2, 2)
-	if m2.Snapshot().Count(Pilots) != 2 {
-		t.Errorf("after reopening: %d pilot features, want 2", m2.Snapshot().Count(Pilots))
+	if m2.Snapshot().Count(twin.Pilots) != 2 {
+		t.Errorf("after reopening: %d pilot features, want 2", m2.Snapshot().Count(twin.Pilots))
 	}
 	if _, _, err := ps2.Put(ctx, "other", "heat-loop", pilotFeatures(3, 1)); !errors.Is(err, ErrNotPilotOwner) {
 		t.Errorf("ownership lost on reopening: %v", err)
@@ -124,7 +125,7 @@ func TestPilotStore(t *testing.T) {
 // off on opening; every whole record before it stays.
 func TestPilotStoreTornTail(t *testing.T) {
 	dir := t.TempDir()
-	ps, err := OpenPilots(dir, NewModel(), quietLog)
+	ps, err := OpenPilots(dir, twin.NewModel(), quietLog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestPilotStoreTornTail(t *testing.T) {
 	if err := os.Truncate(seg, st.Size()-7); err != nil {
 		t.Fatal(err)
 	}
-	m := NewModel()
+	m := twin.NewModel()
 	ps, err = OpenPilots(dir, m, quietLog)
 	if err != nil {
 		t.Fatalf("a torn tail is fatal: %v", err)

@@ -1,4 +1,4 @@
-package twin
+package live
 
 import (
 	"context"
@@ -85,35 +85,13 @@ type Bus interface {
 	Close() error
 }
 
-// Record kinds of the pilots stream, for the engines that keep them.
-const (
-	RecPilotPut    = recPilotPut
-	RecPilotDelete = recPilotDelete
-)
-
-// EncodeSensorRecord and the functions below are the stored forms of the
-// live and pilots records, for engines that keep them in their own shape
-// (rows of a database) and give them back on open.
+// EncodeSensorRecord and EncodeReadingsRecord write the stored forms of
+// the live records, for engines that keep them in their own shape (rows
+// of a database) and give them back on open; DecodeRecord reads them.
 func EncodeSensorRecord(sn Sensor) []byte { return encodeSensor(nil, sn) }
-
-// DecodeSensorRecord reads a RecSensor record.
-func DecodeSensorRecord(b []byte) (Sensor, error) { return decodeSensor(b) }
 
 // EncodeReadingsRecord writes a RecReadings record.
 func EncodeReadingsRecord(rs []Reading) []byte { return encodeReadings(nil, rs) }
-
-// DecodeReadingsRecord reads a RecReadings record.
-func DecodeReadingsRecord(b []byte) ([]Reading, error) { return decodeReadings(b) }
-
-// DecodePilotRecord reads a RecPilotPut record: the pilot and its
-// features (in the pilots layer, with their model ids).
-func DecodePilotRecord(b []byte) (PilotInfo, []*Feature, error) {
-	pl, err := decodePilot(b)
-	if err != nil {
-		return PilotInfo{}, nil, err
-	}
-	return pl.info, pl.features, nil
-}
 
 // NewToken makes a company's write token and the SHA-256 hash that is
 // all a register keeps of it.

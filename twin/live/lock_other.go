@@ -1,6 +1,6 @@
 //go:build !unix
 
-package twin
+package live
 
 import "os"
 

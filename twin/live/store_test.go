@@ -1,4 +1,4 @@
-package twin
+package live
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 )
 
@@ -17,13 +18,13 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 var t0 = time.Date(2025, 8, 20, 12, 0, 0, 0, time.UTC)
 
-func sceneModel(t testing.TB) *Model {
+func sceneModel(t testing.TB) *twin.Model {
 	t.Helper()
-	m := NewModel()
-	feats := []*Feature{
-		{ID: "s-def", Layer: Sensors, Name: "Deformation 1", Geometry: orb.Point{20.2, 67.85}, Life: Lifespan{From: t0.AddDate(-1, 0, 0)},
+	m := twin.NewModel()
+	feats := []*twin.Feature{
+		{ID: "s-def", Layer: twin.Sensors, Name: "Deformation 1", Geometry: orb.Point{20.2, 67.85}, Life: twin.Lifespan{From: t0.AddDate(-1, 0, 0)},
 			Props: map[string]any{"type": "ground_deformation", "unit": "mm", "creep_mm_per_year": 30.0}},
-		{ID: "s-bin", Layer: Sensors, Name: "Bin", Geometry: orb.Point{20.3, 67.86}, Life: Lifespan{From: t0.AddDate(-1, 0, 0)},
+		{ID: "s-bin", Layer: twin.Sensors, Name: "Bin", Geometry: orb.Point{20.3, 67.86}, Life: twin.Lifespan{From: t0.AddDate(-1, 0, 0)},
 			Props: map[string]any{"type": "waste_fill", "unit": "%"}},
 	}
 	if err := m.Load(feats); err != nil {
@@ -32,7 +33,7 @@ func sceneModel(t testing.TB) *Model {
 	return m
 }
 
-func openStore(t testing.TB, dir string, m *Model, opts StoreOptions) *Store {
+func openStore(t testing.TB, dir string, m *twin.Model, opts StoreOptions) *Store {
 	t.Helper()
 	if opts.Clock == nil {
 		opts.Clock = func() time.Time { return t0 }
@@ -72,7 +73,7 @@ func TestStoreSceneSensorsAndIngest(t *testing.T) {
 	if err != nil || !created || st.Unit != "cm" {
 		t.Fatalf("Register: %+v %v %v", st, created, err)
 	}
-	if _, ok := m.Snapshot().Get(Sensors, "acme-1"); !ok {
+	if _, ok := m.Snapshot().Get(twin.Sensors, "acme-1"); !ok {
 		t.Fatal("a registered sensor is not in the sensors layer")
 	}
 	if _, _, err := s.Register(ctx, "other", Sensor{ID: "acme-1", Type: SnowDepth, Pos: orb.Point{20, 67}}); !errors.Is(err, ErrSensorTaken) {
@@ -105,7 +106,7 @@ func TestStoreSceneSensorsAndIngest(t *testing.T) {
 	if !ok || a.Owner != "acme" || a.Value != 42 || a.Name != "Snow 2" {
 		t.Fatalf("company sensor after restart %+v %v", a, ok)
 	}
-	if f, ok := m2.Snapshot().Get(Sensors, "acme-1"); !ok || f.Prop("owner") != "acme" {
+	if f, ok := m2.Snapshot().Get(twin.Sensors, "acme-1"); !ok || f.Prop("owner") != "acme" {
 		t.Fatal("the company's sensor is not back in the sensors layer")
 	}
 }
@@ -182,7 +183,7 @@ func TestSensorNormalize(t *testing.T) {
 				}
 				return
 			}
-			var fe *FieldError
+			var fe *twin.FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Fatalf("got %v, want an error in %s", err, tc.field)
 			}
