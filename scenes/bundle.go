@@ -143,14 +143,16 @@ func Load(fsys fs.FS) (*Bundle, error) {
 		if err != nil {
 			return nil, &LoadError{File: li.File, Err: err}
 		}
-		feats, err := DecodeGeoJSON(data, li.ID)
+		feats, err := decodeGeoJSON(data, li.ID, true)
+		data = nil // the features hold nothing of it: let it go before the next file
 		if err != nil {
 			return nil, &LoadError{File: li.File, Err: err}
 		}
+		if b.Features == nil {
+			b.Features = make([]*twin.Feature, 0, len(feats))
+			b.origins = make([]origin, 0, len(feats))
+		}
 		for i, f := range feats {
-			if err := f.Validate(); err != nil {
-				return nil, &LoadError{File: li.File, Err: &twin.IndexError{Index: i, Err: err}}
-			}
 			if o, dup := seen[f.ID]; dup {
 				return nil, &LoadError{File: li.File, Err: &twin.IndexError{Index: i, Err: &twin.FieldError{Field: "id",
 					Err: fmt.Errorf("%w %q (also %s features[%d])", twin.ErrDuplicateID, f.ID, o.file, o.index)}}}

@@ -31,6 +31,13 @@ var ErrBadGeoJSON = errors.New("bad GeoJSON")
 // large collection on every core: a bundle of a million buildings is read
 // in about a second. A name given twice in one object is an error.
 func DecodeGeoJSON(data []byte, layer twin.Layer) ([]*twin.Feature, error) {
+	return decodeGeoJSON(data, layer, false)
+}
+
+// decodeGeoJSON is DecodeGeoJSON; with validate, each feature is also
+// checked as the model will check it (twin.Feature.Validate), on the
+// decoding cores.
+func decodeGeoJSON(data []byte, layer twin.Layer, validate bool) ([]*twin.Feature, error) {
 	raws, err := splitFeatures(data)
 	if err != nil {
 		return nil, err
@@ -55,7 +62,11 @@ func DecodeGeoJSON(data []byte, layer twin.Layer) ([]*twin.Feature, error) {
 			feats := make([]twin.Feature, hi-lo) // one allocation for the block
 			for i := lo; i < hi; i++ {
 				f := &feats[i-lo]
-				if err := d.decode(raws[i], f); err != nil {
+				err := d.decode(raws[i], f)
+				if err == nil && validate {
+					err = f.Validate()
+				}
+				if err != nil {
 					errs[w] = &twin.IndexError{Index: i, Err: err}
 					return
 				}
