@@ -77,28 +77,55 @@ type valueKey struct {
 }
 
 type tableBuilder struct {
-	keys   []string
-	keyIdx map[string]uint32
-	values [][]byte
-	valIdx map[valueKey]uint32
-	fields map[string]string
+	keys     []string
+	keyIdx   map[string]uint32 // keys beyond the first few
+	keyTypes []string          // by key index: FieldString, FieldNumber or FieldBoolean
+	values   [][]byte
+	valIdx   map[valueKey]uint32
+	slab     []byte // values are cut from slabs: one allocation for many
 }
 
+func newTableBuilder(features int) *tableBuilder {
+	return &tableBuilder{keyIdx: map[string]uint32{}, valIdx: make(map[valueKey]uint32, features)}
+}
+
+// fewKeys is how many keys are looked up by a scan instead of the map: a
+// layer's features share a dozen keys, which a scan finds faster.
+const fewKeys = 24
+
 func (t *tableBuilder) key(k string) uint32 {
-	if i, ok := t.keyIdx[k]; ok {
-		return i
+	for i := 0; i < len(t.keys) && i < fewKeys; i++ {
+		if t.keys[i] == k {
+			return uint32(i)
+		}
+	}
+	if len(t.keys) > fewKeys {
+		if i, ok := t.keyIdx[k]; ok {
+			return i
+		}
 	}
 	i := uint32(len(t.keys))
 	t.keys = append(t.keys, k)
-	t.keyIdx[k] = i
+	t.keyTypes = append(t.keyTypes, "")
+	if i >= fewKeys {
+		t.keyIdx[k] = i
+	}
 	return i
 }
 
-func (t *tableBuilder) value(v valueKey) uint32 {
-	if i, ok := t.valIdx[v]; ok {
-		return i
+// value returns the index of v in the table, adding it if new. A unique
+// value (a feature's id) is added without looking for it.
+func (t *tableBuilder) value(v valueKey, unique bool) uint32 {
+	if !unique {
+		if i, ok := t.valIdx[v]; ok {
+			return i
+		}
 	}
-	var b []byte
+	if cap(t.slab)-len(t.slab) < 16+len(v.s) {
+		t.slab = make([]byte, 0, max(64<<10, 16+len(v.s)))
+	}
+	at := len(t.slab)
+	b := t.slab
 	switch v.kind {
 	case 's':
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
@@ -110,9 +137,12 @@ func (t *tableBuilder) value(v valueKey) uint32 {
 		b = protowire.AppendTag(b, 7, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(v.n))
 	}
+	t.slab = b
 	i := uint32(len(t.values))
-	t.values = append(t.values, b)
-	t.valIdx[v] = i
+	t.values = append(t.values, b[at:len(b):len(b)])
+	if !unique {
+		t.valIdx[v] = i
+	}
 	return i
 }
 
@@ -124,11 +154,21 @@ func (t *tableBuilder) add(tags []uint32, k string, v valueKey) []uint32 {
 	case 'b':
 		typ = FieldBoolean
 	}
-	if old, ok := t.fields[k]; ok && old != typ {
+	ki := t.key(k)
+	if old := t.keyTypes[ki]; old != "" && old != typ {
 		typ = FieldString // mixed types: clients should read it as text
 	}
-	t.fields[k] = typ
-	return append(tags, t.key(k), t.value(v))
+	t.keyTypes[ki] = typ
+	return append(tags, ki, t.value(v, k == twin.PropID))
+}
+
+// fields returns the type of every key met.
+func (t *tableBuilder) fields() map[string]string {
+	out := make(map[string]string, len(t.keys))
+	for i, k := range t.keys {
+		out[k] = t.keyTypes[i]
+	}
+	return out
 }
 
 func str(s string) valueKey  { return valueKey{kind: 's', s: s} }
@@ -145,7 +185,7 @@ func buildLayer(snap *twin.Snapshot, l twin.Layer, o Options) *layerData {
 	fs := snap.Features(l)
 	spec, _ := l.Spec()
 	d := &layerData{layer: l, spec: spec, n: len(fs)}
-	tb := &tableBuilder{keyIdx: map[string]uint32{}, valIdx: map[valueKey]uint32{}, fields: map[string]string{}}
+	tb := newTableBuilder(len(fs))
 	// Fix the order of the keys every layer has.
 	for _, k := range []string{"id", "name", "kind", "from", "to"} {
 		tb.key(k)
@@ -224,7 +264,7 @@ func buildLayer(snap *twin.Snapshot, l twin.Layer, o Options) *layerData {
 		d.tree.Insert(pf.bound.Min, pf.bound.Max, pf)
 	}
 	d.fields = wireFields(spec)
-	for k, t := range tb.fields {
+	for k, t := range tb.fields() {
 		if old, ok := d.fields[k]; ok && old != t {
 			t = FieldString
 		}

@@ -60,10 +60,19 @@ func FromDecimalYear(y float64) time.Time {
 // or a decimal year ("2025.63"). All are UTC.
 func ParseInstant(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	for _, layout := range []string{"2006", "2006-01", "2006-01-02", time.RFC3339Nano} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
+	// One layout by the length, so that the common forms (RFC 3339, as
+	// every JSON output writes them, and plain dates) are parsed once.
+	layout := time.RFC3339Nano
+	switch len(s) {
+	case 4:
+		layout = "2006"
+	case 7:
+		layout = "2006-01"
+	case 10:
+		layout = "2006-01-02"
+	}
+	if t, err := time.Parse(layout, s); err == nil {
+		return t.UTC(), nil
 	}
 	if y, err := strconv.ParseFloat(s, 64); err == nil && y >= 0 && y < 10000 {
 		return FromDecimalYear(y), nil
