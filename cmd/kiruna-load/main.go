@@ -506,14 +506,13 @@ func (r *run) connect(ctx context.Context) ([]*client, error) {
 					return
 				}
 				cl.conn = conn
-				b := cl.box
-				msg := fmt.Sprintf(`{"type":"subscribe","bbox":[%v,%v,%v,%v]}`, b.Min[0], b.Min[1], b.Max[0], b.Max[1])
-				if err := conn.writeFrame(0x1, []byte(msg)); err != nil {
+				msg := server.AppendWSClientMessage(nil, server.WSClientMessage{Type: server.WSSubscribe, BBox: cl.box})
+				if err := conn.writeFrame(0x1, msg); err != nil {
 					errs <- err
 					return
 				}
 				data, err := conn.next()
-				if err != nil || !bytes.HasPrefix(data, []byte(`{"type":"snapshot"`)) {
+				if err != nil || !bytes.HasPrefix(data, snapshotPrefix) {
 					errs <- fmt.Errorf("client %d: no snapshot: %v %.80s", i, err, data)
 					return
 				}
@@ -546,8 +545,9 @@ func (r *run) read(cl *client) {
 }
 
 var (
-	keyID    = []byte(`"id":"L`)
-	keyValue = []byte(`"value":`)
+	snapshotPrefix = []byte(`{"type":"` + server.WSSnapshot + `"`)
+	keyID          = []byte(`"id":"L`)
+	keyValue       = []byte(`"value":`)
 )
 
 // apply reads the sensors of a frame with a minimal scanner (the server's
