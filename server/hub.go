@@ -1,18 +1,12 @@
 package server
 
 import (
-	"bytes"
-	"encoding/json"
 	"log/slog"
-	"math"
 	"runtime"
-	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/kiruna-twin/kiruna-twin/twin/live"
 	"github.com/paulmach/orb"
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,10 +34,6 @@ type HubOptions struct {
 	// besides the server's own host; "*" allows any. Clients that send no
 	// Origin (scripts, kiosks' own tools) are always allowed.
 	AllowedOrigins []string
-	// Naive replaces batching by the textbook chat-hub design — every
-	// update its own frame to every subscribed client, a 256-frame queue,
-	// the client dropped when it is full. For comparison benchmarks only.
-	Naive bool
 }
 
 func (o *HubOptions) defaults() {
@@ -92,7 +82,6 @@ type Hub struct {
 	quit  chan struct{}
 	done  chan struct{}
 	once  sync.Once
-	naive chan []live.SensorState
 	ready chan *client // clients with frames to write, for the writers
 }
 
@@ -125,7 +114,7 @@ func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "kiruna_ws_dropped_updates_total",
 			Help: "Sensor states discarded because their client was disconnected for being too slow."}),
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiruna_ws_disconnects_total",
-			Help: "WebSocket disconnections by reason."}, []string{"reason"}),
+			Help: "WebSocket connections ended or refused by the server, and those the client ended, by reason."}, []string{"reason"}),
 		badMessages: prometheus.NewCounter(prometheus.CounterOpts{Name: "kiruna_ws_bad_messages_total", Help: "Client messages answered with an error."}),
 		tick: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kiruna_ws_tick_seconds", Help: "Time to fan one tick's updates out to the clients' queues.",
 			Buckets: []float64{.0001, .0005, .001, .005, .01, .025, .05, .1}}),
@@ -134,6 +123,9 @@ func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
 			Buckets: []float64{.01, .025, .05, .075, .1, .15, .2, .3, .5, 1, 2, 5}}),
 	}
 	reg.MustRegister(m.clients, m.frames, m.updates, m.coalesced, m.dropped, m.disconnects, m.badMessages, m.tick, m.delay)
+	for _, d := range disconnects {
+		m.disconnects.WithLabelValues(d.Name) // every reason listed, from 0
+	}
 	return m
 }
 
@@ -141,14 +133,10 @@ func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
 func NewHub(opts HubOptions, reg prometheus.Registerer, log *slog.Logger) *Hub {
 	opts.defaults()
 	h := &Hub{opts: opts, log: log, m: newHubMetrics(reg), pending: map[string]pendingState{},
-		clients: map[*client]struct{}{}, quit: make(chan struct{}), done: make(chan struct{})}
-	if opts.Naive {
-		h.naive = make(chan []live.SensorState, 256)
-	} else {
-		h.ready = make(chan *client, 2*opts.MaxClients)
-		for range runtime.GOMAXPROCS(0) {
-			go h.write()
-		}
+		clients: map[*client]struct{}{}, quit: make(chan struct{}), done: make(chan struct{}),
+		ready: make(chan *client, 2*opts.MaxClients)}
+	for range runtime.GOMAXPROCS(0) {
+		go h.write()
 	}
 	go h.run()
 	return h
@@ -166,7 +154,7 @@ func (h *Hub) Close() {
 		close(h.quit)
 		<-h.done
 		for _, c := range h.allClients() {
-			c.close("server shutting down", websocket.CloseGoingAway)
+			c.close(disconnectShutdown)
 		}
 	})
 }
@@ -174,12 +162,6 @@ func (h *Hub) Close() {
 // OnStates takes new sensor states (a live.Store listener): quick, it only
 // records them for the next tick.
 func (h *Hub) OnStates(states []live.SensorState) {
-	if h.opts.Naive {
-		// As the textbook hub: the broadcast goes to the hub's goroutine
-		// over a channel (the sender waits when it is full).
-		h.naive <- slices.Clone(states)
-		return
-	}
 	now := time.Now()
 	h.pmu.Lock()
 	for _, st := range states {
@@ -202,9 +184,6 @@ func (h *Hub) run() {
 		select {
 		case <-h.quit:
 			return
-		case states := <-h.naive: // nil unless naive
-			h.naiveFanOut(states)
-			continue
 		case <-ping.C:
 			h.pingAll()
 			continue
@@ -256,7 +235,7 @@ func (h *Hub) fanOut(batch map[string]pendingState) {
 	ups := make([]*update, 0, len(batch))
 	for _, p := range batch {
 		st := p.st
-		ups = append(ups, &update{id: st.ID, seq: st.Seq, pos: st.Pos, at: p.at, data: encodeWSSensor(nil, st)})
+		ups = append(ups, &update{id: st.ID, seq: st.Seq, pos: st.Pos, at: p.at, data: appendSensor(nil, st, sensorLive)})
 	}
 	var touched []*client
 	h.cmu.RLock()
@@ -300,10 +279,7 @@ func (h *Hub) write() {
 // Invalidate tells every client whose view meets b that features there
 // changed: {"type":"invalidate","bbox":[w,s,e,n]}.
 func (h *Hub) Invalidate(b orb.Bound) {
-	msg, _ := json.Marshal(struct {
-		Type string     `json:"type"`
-		BBox [4]float64 `json:"bbox"`
-	}{"invalidate", [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}})
+	msg := AppendWSInvalidate(nil, b)
 	h.cmu.RLock()
 	var cs []*client
 	h.boxes.Search(b.Min, b.Max, func(_, _ [2]float64, c *client) bool {
@@ -313,31 +289,6 @@ func (h *Hub) Invalidate(b orb.Bound) {
 	h.cmu.RUnlock()
 	for _, c := range cs {
 		c.control(opText, msg)
-	}
-}
-
-// naiveFanOut is the comparison design: one frame per update per client.
-func (h *Hub) naiveFanOut(states []live.SensorState) {
-	var drop []*client
-	h.cmu.RLock()
-	for _, st := range states {
-		var buf bytes.Buffer
-		buf.WriteString(`{"type":"update","sensors":[`)
-		buf.Write(encodeWSSensor(nil, st))
-		buf.WriteString(`]}`)
-		frame := buf.Bytes()
-		h.boxes.Search(st.Pos, st.Pos, func(_, _ [2]float64, c *client) bool {
-			select {
-			case c.naiveQ <- frame:
-			default:
-				drop = append(drop, c)
-			}
-			return true
-		})
-	}
-	h.cmu.RUnlock()
-	for _, c := range drop {
-		c.close("too slow", websocket.ClosePolicyViolation)
 	}
 }
 
@@ -382,52 +333,4 @@ func (h *Hub) setBox(c *client, b orb.Bound, on bool) {
 	if on {
 		h.boxes.Insert(b.Min, b.Max, c)
 	}
-}
-
-// encodeWSSensor appends the wire form of a state:
-// {"id","type","unit","lon","lat","value","time","status"}.
-func encodeWSSensor(b []byte, st live.SensorState) []byte {
-	b = append(b, `{"id":`...)
-	b = appendJSONString(b, st.ID)
-	b = append(b, `,"type":`...)
-	b = appendJSONString(b, string(st.Type))
-	b = append(b, `,"unit":`...)
-	b = appendJSONString(b, st.Unit)
-	b = append(b, `,"lon":`...)
-	b = appendFloat(b, st.Pos[0])
-	b = append(b, `,"lat":`...)
-	b = appendFloat(b, st.Pos[1])
-	if st.Time.IsZero() {
-		b = append(b, `,"value":null,"time":null`...)
-	} else {
-		b = append(b, `,"value":`...)
-		b = appendFloat(b, st.Value)
-		b = append(b, `,"time":"`...)
-		b = st.Time.UTC().AppendFormat(b, time.RFC3339Nano)
-		b = append(b, '"')
-	}
-	b = append(b, `,"status":`...)
-	b = appendJSONString(b, string(st.Status))
-	return append(b, '}')
-}
-
-// appendJSONString quotes s as JSON: plain ASCII directly, anything else
-// through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-func appendFloat(b []byte, v float64) []byte {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return append(b, "null"...)
-	}
-	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,16 +42,7 @@ type liveState struct {
 func newLiveState(s *Server) *liveState {
 	reg := s.cfg.Registry
 	l := &liveState{hub: NewHub(s.cfg.Hub, reg, s.cfg.Logger)}
-	l.upgrader = websocket.Upgrader{
-		ReadBufferSize:  1024,
-		WriteBufferSize: 4096,
-		// Idle connections hold no write buffer.
-		WriteBufferPool: &sync.Pool{},
-		CheckOrigin:     checkOrigin(s.cfg.Hub.AllowedOrigins),
-		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-			writeError(w, status, "WebSocket upgrade failed: %v", reason)
-		},
-	}
+	l.upgrader = newUpgrader(l.hub.opts, l.hub.m)
 	l.commit = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kiruna_store_commit_seconds",
 		Help: "Time of one group commit of the live log (write and fsync).", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)})
 	l.records = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kiruna_store_commit_records",
@@ -128,33 +118,13 @@ func (s *Server) withStore(h func(http.ResponseWriter, *http.Request, *live.Stor
 	}
 }
 
-// sensorJSON is a sensor with its latest state, as the REST API shows it.
-type sensorJSON struct {
-	ID     string     `json:"id"`
-	Type   string     `json:"type"`
-	Unit   string     `json:"unit"`
-	Name   string     `json:"name,omitempty"`
-	Owner  string     `json:"owner,omitempty"`
-	Lon    float64    `json:"lon"`
-	Lat    float64    `json:"lat"`
-	Value  *float64   `json:"value"`
-	Time   *time.Time `json:"time"`
-	Status string     `json:"status"`
-	Since  time.Time  `json:"since"`
-}
+// sensorJSON is a sensor with its latest state, as the REST API shows it:
+// appendSensor's full form.
+type sensorJSON struct{ st live.SensorState }
 
-func toSensorJSON(st live.SensorState) sensorJSON {
-	j := sensorJSON{ID: st.ID, Type: string(st.Type), Unit: st.Unit, Name: st.Name, Lon: st.Pos[0], Lat: st.Pos[1],
-		Status: string(st.Status), Since: st.Since}
-	if st.Owner != live.SystemOwner {
-		j.Owner = st.Owner
-	}
-	if !st.Time.IsZero() {
-		v, t := st.Value, st.Time
-		j.Value, j.Time = &v, &t
-	}
-	return j
-}
+func (j sensorJSON) MarshalJSON() ([]byte, error) { return appendSensor(nil, j.st, sensorFull), nil }
+
+func toSensorJSON(st live.SensorState) sensorJSON { return sensorJSON{st} }
 
 func (s *Server) handleListSensors(w http.ResponseWriter, r *http.Request, st *live.Store) {
 	var b orb.Bound

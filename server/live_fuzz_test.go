@@ -75,7 +75,7 @@ func FuzzDecodeClientMessage(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := decodeClientMessage(data)
+		m, err := DecodeWSClientMessage(data)
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("an empty error message")
@@ -83,9 +83,9 @@ func FuzzDecodeClientMessage(f *testing.F) {
 			return
 		}
 		switch m.Type {
-		case "unsubscribe":
-		case "subscribe":
-			b := m.Box
+		case WSUnsubscribe:
+		case WSSubscribe:
+			b := m.BBox
 			for _, v := range []float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]} {
 				if math.IsNaN(v) || math.IsInf(v, 0) {
 					t.Fatalf("box %v", b)

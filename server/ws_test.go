@@ -302,6 +302,9 @@ func TestWSSlowClientOverItsBoundIsDropped(t *testing.T) {
 	if m := nextOf(t, fast, "snapshot"); len(m.Sensors) != 100 {
 		t.Fatalf("the fast client: %d sensors", len(m.Sensors))
 	}
+	if n := e.metric(t, `kiruna_ws_disconnects_total{reason="slow"}`); n != 1 {
+		t.Fatalf("slow disconnects counted %v, want 1", n)
+	}
 }
 
 func TestWSInvalidateAndNewSensor(t *testing.T) {
@@ -353,6 +356,11 @@ func TestWSOriginAndLimits(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("plain GET /ws: %d", resp.StatusCode)
 	}
+	for _, d := range []disconnect{disconnectBadOrigin, disconnectTooMany} {
+		if n := e.metric(t, `kiruna_ws_disconnects_total{reason="`+d.Name+`"}`); n != 1 {
+			t.Fatalf("%s counted %v times, want 1", d.Name, n)
+		}
+	}
 }
 
 func TestCoalesceKeepsTheNewestPerSensor(t *testing.T) {
@@ -369,29 +377,13 @@ func TestCoalesceKeepsTheNewestPerSensor(t *testing.T) {
 	}
 }
 
-// The naive design (for comparison benchmarks) sends one frame per update.
-func TestWSNaiveModeOneFramePerUpdate(t *testing.T) {
-	e := newLiveEnv(t, HubOptions{Naive: true})
-	c := e.dial(t, nil)
-	send(t, c, `{"type":"subscribe","bbox":[19,66,21,68]}`)
-	nextOf(t, c, "snapshot")
-	now := time.Now()
-	e.ingest(t, live.Reading{Sensor: "s11", Time: now, Value: 1}, live.Reading{Sensor: "s12", Time: now, Value: 2})
-	for _, want := range []string{"s11", "s12"} {
-		m := nextOf(t, c, "update")
-		if len(m.Sensors) != 1 || m.Sensors[0].ID != want {
-			t.Fatalf("naive frame %+v, want one update of %s", m, want)
-		}
-	}
-}
-
 func TestEncodeWSSensorIsJSON(t *testing.T) {
 	for _, st := range []live.SensorState{
 		{Sensor: live.Sensor{ID: "plain-1", Type: "snow_depth", Unit: "cm", Pos: orb.Point{20.25, 67.85}}, Value: 1e-7, Time: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC), Status: "ok"},
 		{Sensor: live.Sensor{ID: "q\"uote\\<&>\u2028\x01", Type: "air_quality", Unit: "µg/m³", Pos: orb.Point{-180, 90}}, Value: 1e21, Time: time.Now(), Status: "alarm"},
 		{Sensor: live.Sensor{ID: "none", Type: "x", Unit: ""}, Status: "stale"},
 	} {
-		b := encodeWSSensor(nil, st)
+		b := appendSensor(nil, st, sensorLive)
 		var got wsSensor
 		if err := json.Unmarshal(b, &got); err != nil {
 			t.Fatalf("%s is not JSON: %v", b, err)

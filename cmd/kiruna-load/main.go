@@ -39,7 +39,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/server"
@@ -110,33 +109,15 @@ func main() {
 	}
 }
 
-func raiseFileLimit() {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur < l.Max {
-		l.Cur = l.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
-	}
-}
-
 // serve is the child: a twin server with an empty scene, a store in
 // --data, on a loopback port it prints; it runs until stdin closes.
 func serve(c config) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	model := twin.NewModel()
-	tenants, err := live.OpenTenants(c.data)
+	h, closeServer, err := newServer(c, log)
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants, Hub: server.HubOptions{
-		Naive: c.mode == "naive", Tick: c.tick, MaxClients: c.clients + 1000},
-		RateLimit: server.RateLimit{PerSecond: 1e6, Burst: 1e6}}) // the load is one company on purpose
-	defer srv.Close()
-	store, err := live.OpenStore(filepath.Join(c.data, "live"), model, live.StoreOptions{Logger: log})
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	srv.SetLive(store)
+	defer closeServer()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -147,10 +128,40 @@ func serve(c config) error {
 	}
 	defer stopProfile()
 	fmt.Println("addr", ln.Addr().String())
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it
 	return hs.Close()
+}
+
+// newServer is the child's twin server on the store in c.data; with
+// --mode naive its /ws is the naive hub's (naive.go).
+func newServer(c config, log *slog.Logger) (http.Handler, func(), error) {
+	model := twin.NewModel()
+	tenants, err := live.OpenTenants(c.data)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants, Hub: server.HubOptions{
+		Tick: c.tick, MaxClients: c.clients + 1000},
+		RateLimit: server.RateLimit{PerSecond: 1e6, Burst: 1e6}}) // the load is one company on purpose
+	store, err := live.OpenStore(filepath.Join(c.data, "live"), model, live.StoreOptions{Logger: log})
+	if err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	srv.SetLive(store)
+	if c.mode != "naive" {
+		return srv, func() { srv.Close(); store.Close() }, nil
+	}
+	// The twin's hub stays, with no client: each tick it encodes the
+	// sensors that changed once (about 100 at 2 000 readings/s), nothing more.
+	nh := newNaiveHub(store.Sensors())
+	stopListening := store.Listen(nh.onStates)
+	mux := http.NewServeMux()
+	mux.Handle("/", srv)
+	mux.Handle("GET /ws", nh)
+	return mux, func() { nh.close(); stopListening(); srv.Close(); store.Close() }, nil
 }
 
 type sensor struct {
@@ -364,7 +375,9 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 		res.commitMs = 1000 * metrics["kiruna_store_commit_seconds_sum"] / n
 		res.perCommit = metrics["kiruna_store_commit_records_sum"] / n
 	}
-	res.coalesced, res.droppedUpdates = metrics["kiruna_ws_coalesced_total"], metrics["kiruna_ws_dropped_updates_total"]
+	if mode == "batched" { // with --mode naive the twin's hub has no client
+		res.coalesced, res.droppedUpdates = metrics["kiruna_ws_coalesced_total"], metrics["kiruna_ws_dropped_updates_total"]
+	}
 	views := 0
 	for _, cl := range clients {
 		if cl.closed.Load() {
@@ -494,14 +507,13 @@ func (r *run) connect(ctx context.Context) ([]*client, error) {
 					return
 				}
 				cl.conn = conn
-				b := cl.box
-				msg := fmt.Sprintf(`{"type":"subscribe","bbox":[%v,%v,%v,%v]}`, b.Min[0], b.Min[1], b.Max[0], b.Max[1])
-				if err := conn.writeFrame(0x1, []byte(msg)); err != nil {
+				msg := server.AppendWSClientMessage(nil, server.WSClientMessage{Type: server.WSSubscribe, BBox: cl.box})
+				if err := conn.writeFrame(0x1, msg); err != nil {
 					errs <- err
 					return
 				}
 				data, err := conn.next()
-				if err != nil || !bytes.HasPrefix(data, []byte(`{"type":"snapshot"`)) {
+				if err != nil || !bytes.HasPrefix(data, snapshotPrefix) {
 					errs <- fmt.Errorf("client %d: no snapshot: %v %.80s", i, err, data)
 					return
 				}
@@ -534,8 +546,9 @@ func (r *run) read(cl *client) {
 }
 
 var (
-	keyID    = []byte(`"id":"L`)
-	keyValue = []byte(`"value":`)
+	snapshotPrefix = []byte(`{"type":"` + server.WSSnapshot + `"`)
+	keyID          = []byte(`"id":"L`)
+	keyValue       = []byte(`"value":`)
 )
 
 // apply reads the sensors of a frame with a minimal scanner (the server's

@@ -1,9 +1,10 @@
-// Command tilebench serves tiles on loopback for an outside load tool
-// (wrk) and writes the list of tile paths to request. It is how the HTTP
-// figures in BENCHMARKS.md were taken:
+// Command kiruna-tilebench is the tile benchmark's server, a dev-only
+// tool: it serves tiles of a generated city on loopback for an outside
+// load tool (wrk) and writes the list of tile paths to request. It is how
+// the wrk figures in BENCHMARKS.md were taken:
 //
-//	go run ./server/internal/load/tilebench --mode cold --zoom 16 --paths /tmp/paths.txt &
-//	wrk -t2 -c8 -d10s -s server/internal/load/tilebench/paths.lua http://127.0.0.1:8089
+//	go run ./cmd/kiruna-tilebench --mode cold --zoom 16 --paths /tmp/paths.txt &
+//	wrk -t2 -c8 -d10s -s cmd/kiruna-tilebench/paths.lua http://127.0.0.1:8089
 //
 // Modes: cold (the twin's server, tile cache off), warm (the twin's server,
 // every listed tile cached first) and ceiling (a bare net/http handler

@@ -1,4 +1,4 @@
--- wrk script: cycle through the tile paths that tilebench wrote, each
+-- wrk script: cycle through the tile paths that kiruna-tilebench wrote, each
 -- thread from its own offset, asking for gzip as browsers do.
 local paths = {}
 for line in io.lines(os.getenv("TILE_PATHS") or "/tmp/paths.txt") do
