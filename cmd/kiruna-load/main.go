@@ -39,7 +39,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/server"
@@ -93,7 +92,6 @@ func main() {
 	fl.IntVar(&c.frameBytes, "frame-bytes", 2300, "with --mode floor: bytes per frame (at least 8)")
 	_ = fl.Parse(os.Args[1:])
 	c.frameBytes = max(c.frameBytes, 8)
-	raiseFileLimit()
 	var err error
 	switch c.role {
 	case "server":
@@ -106,14 +104,6 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kiruna-load:", err)
 		os.Exit(1)
-	}
-}
-
-func raiseFileLimit() {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur < l.Max {
-		l.Cur = l.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
 }
 
