@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/base64"
 	"fmt"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -324,43 +323,6 @@ func parseItemQuery(q url.Values) (itemQuery, error) {
 		return iq, fmt.Errorf("f: unsupported format %q (this API speaks json)", v)
 	}
 	return iq, nil
-}
-
-// parseBBox reads "w,s,e,n" or "w,s,zmin,e,n,zmax" in CRS84. A box whose
-// west is east of its east crosses the antimeridian and becomes two.
-func parseBBox(s string) ([]orb.Bound, error) {
-	parts := strings.Split(s, ",")
-	if len(parts) != 4 && len(parts) != 6 {
-		return nil, fmt.Errorf("want 4 numbers w,s,e,n (or 6 with heights), got %d in %q", len(parts), s)
-	}
-	v := make([]float64, len(parts))
-	for i, p := range parts {
-		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("number %d is not a finite number: %q", i+1, p)
-		}
-		v[i] = f
-	}
-	if len(v) == 6 {
-		v = []float64{v[0], v[1], v[3], v[4]}
-	}
-	w, so, e, n := v[0], v[1], v[2], v[3]
-	if w < -180 || w > 180 || e < -180 || e > 180 {
-		return nil, fmt.Errorf("longitudes must be within -180 to 180, got %v and %v", w, e)
-	}
-	if so < -90 || so > 90 || n < -90 || n > 90 {
-		return nil, fmt.Errorf("latitudes must be within -90 to 90, got %v and %v", so, n)
-	}
-	if so > n {
-		return nil, fmt.Errorf("south %v is north of north %v", so, n)
-	}
-	if w > e {
-		return []orb.Bound{
-			{Min: orb.Point{w, so}, Max: orb.Point{180, n}},
-			{Min: orb.Point{-180, so}, Max: orb.Point{e, n}},
-		}, nil
-	}
-	return []orb.Bound{{Min: orb.Point{w, so}, Max: orb.Point{e, n}}}, nil
 }
 
 // parseDatetime reads an OGC datetime: an instant, or an interval

@@ -431,23 +431,6 @@ func FuzzParseDatetime(f *testing.F) {
 	})
 }
 
-func FuzzParseBBox(f *testing.F) {
-	for _, s := range []string{"20.1,67.8,20.4,67.9", "179,-1,-179,1", "1,2,0,3,4,10", "1,2,3", "a,b,c,d", "0,91,1,92"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		bs, err := parseBBox(s)
-		if err != nil {
-			return
-		}
-		for _, b := range bs {
-			if !(b.Min[0] <= b.Max[0] && b.Min[1] <= b.Max[1] && b.Min[0] >= -180 && b.Max[0] <= 180 && b.Min[1] >= -90 && b.Max[1] <= 90) {
-				t.Fatalf("%q gave a bad box %v", s, b)
-			}
-		}
-	})
-}
-
 // FuzzItemQuery: any query string either parses or fails with an error
 // that starts with the name of a parameter it was given.
 func FuzzItemQuery(f *testing.F) {

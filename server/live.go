@@ -2,14 +2,14 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -127,40 +127,31 @@ func (j sensorJSON) MarshalJSON() ([]byte, error) { return appendSensor(nil, j.s
 func toSensorJSON(st live.SensorState) sensorJSON { return sensorJSON{st} }
 
 func (s *Server) handleListSensors(w http.ResponseWriter, r *http.Request, st *live.Store) {
-	var b orb.Bound
-	if q := r.URL.Query().Get("bbox"); q != "" {
+	q := r.URL.Query()
+	boxes, inBox := bbox{{}}, false // the zero bound searches every sensor
+	if q.Has("bbox") {
 		var err error
-		if b, err = parseBBoxParam(q); err != nil {
+		if boxes, err = parseBBox(q.Get("bbox")); err != nil {
 			writeError(w, http.StatusBadRequest, "bbox: %v", err)
 			return
 		}
+		inBox = true // a box 0,0,0,0 is the zero bound too
 	}
-	typ := r.URL.Query().Get("type")
-	states, _ := st.Sensors().Search(b)
-	out := make([]sensorJSON, 0, len(states))
-	for _, x := range states {
-		if typ == "" || string(x.Type) == typ {
-			out = append(out, toSensorJSON(x))
+	typ := q.Get("type")
+	out := []sensorJSON{}
+	seen := map[string]bool{} // a sensor on the antimeridian is in both boxes
+	for _, b := range boxes {
+		states, _ := st.Sensors().Search(b)
+		for _, x := range states {
+			if (typ == "" || string(x.Type) == typ) && (!inBox || b.Contains(x.Pos)) && !seen[x.ID] {
+				seen[x.ID] = true
+				out = append(out, toSensorJSON(x))
+			}
 		}
 	}
+	slices.SortFunc(out, func(a, b sensorJSON) int { return cmp.Compare(a.st.ID, b.st.ID) })
 	w.Header().Set("Cache-Control", "no-cache")
 	writeJSON(w, http.StatusOK, map[string]any{"sensors": out})
-}
-
-func parseBBoxParam(q string) (orb.Bound, error) {
-	parts := strings.Split(q, ",")
-	if len(parts) != 4 {
-		return orb.Bound{}, fmt.Errorf("want west,south,east,north, got %q", q)
-	}
-	bb := make([]float64, 4)
-	for i, p := range parts {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil {
-			return orb.Bound{}, fmt.Errorf("%q is not a number", p)
-		}
-		bb[i] = v
-	}
-	return checkBBox(bb)
 }
 
 func (s *Server) handleGetSensor(w http.ResponseWriter, r *http.Request, st *live.Store) {
@@ -229,27 +220,12 @@ func parseTimeParam(v string) (time.Time, error) {
 	return twin.ParseInstant(v)
 }
 
-// readBody reads a POST body within maxLiveBody, answering 413 or 400.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLiveBody))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		writeError(w, http.StatusRequestEntityTooLarge, "the body is larger than %d bytes; send smaller batches", maxLiveBody)
-		return nil, false
-	case err != nil:
-		writeError(w, http.StatusBadRequest, "reading the body: %v", err)
-		return nil, false
-	}
-	return data, true
-}
-
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, st *live.Store) {
 	tenant, ok := s.authenticate(w, r)
 	if !ok {
 		return
 	}
-	data, ok := readBody(w, r)
+	data, ok := readBody(w, r, maxLiveBody)
 	if !ok {
 		return
 	}
@@ -311,7 +287,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request, st *live.S
 	if !ok {
 		return
 	}
-	data, ok := readBody(w, r)
+	data, ok := readBody(w, r, maxLiveBody)
 	if !ok {
 		s.live.rejected.WithLabelValues("413").Inc()
 		return

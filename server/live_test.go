@@ -237,7 +237,7 @@ func TestIngestAndRead(t *testing.T) {
 			t.Fatalf("a1 in the list: %v", m)
 		}
 	}
-	for _, q := range []string{"/api/sensors?bbox=1,2,3", "/api/sensors?bbox=a,b,c,d", "/api/sensors?bbox=10,80,0,81",
+	for _, q := range []string{"/api/sensors?bbox=1,2,3", "/api/sensors?bbox=a,b,c,d", "/api/sensors?bbox=0,81,10,80", "/api/sensors?bbox=-200,0,0,1",
 		"/api/sensors/a1/readings?from=never", "/api/sensors/a1/readings?limit=0"} {
 		if code, _ := e.do(t, "GET", q, "", ""); code != 400 {
 			t.Errorf("GET %s: %d, want 400", q, code)
@@ -253,6 +253,49 @@ func TestIngestAndRead(t *testing.T) {
 	for _, name := range []string{"kiruna_ingest_readings_total 2", "kiruna_store_commit_seconds_count", "kiruna_ws_clients 0", "kiruna_ingest_rejected_total"} {
 		if !bytes.Contains(m, []byte(name)) {
 			t.Errorf("metrics lack %q", name)
+		}
+	}
+}
+
+// TestSensorsAntimeridianBBox: a bbox whose west is east of its east
+// crosses the antimeridian on /api/sensors as on /collections: two boxes
+// searched, each sensor once, sorted by id.
+func TestSensorsAntimeridianBBox(t *testing.T) {
+	e := newLiveEnv(t, HubOptions{})
+	for _, b := range []string{
+		`{"id":"east","type":"snow_depth","lon":179.5,"lat":0}`,
+		`{"id":"west","type":"snow_depth","lon":-179.5,"lat":0}`,
+		`{"id":"edge","type":"snow_depth","lon":180,"lat":0}`,
+		`{"id":"middle","type":"snow_depth","lon":0,"lat":0}`,
+	} {
+		if code, body := e.do(t, "POST", "/api/sensors", e.tokA, b); code != http.StatusCreated {
+			t.Fatalf("register %s: %d %v", b, code, body)
+		}
+	}
+	ids := func(q string) string {
+		t.Helper()
+		code, body := e.do(t, "GET", "/api/sensors?bbox="+q, "", "")
+		if code != http.StatusOK {
+			t.Fatalf("bbox=%s: %d %v", q, code, body)
+		}
+		var out []string
+		for _, x := range body["sensors"].([]any) {
+			out = append(out, x.(map[string]any)["id"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	for q, want := range map[string]string{
+		"179,-1,-179,1":   "east,edge,west",
+		"170,60,-170,70":  "",
+		"-1,-1,1,1":       "middle",
+		"0,0,0,0":         "middle", // a point is a box too, not "no box"
+		"179,-1,179.9,1":  "east",
+		"-180,-1,-179,1":  "west",
+		"179.9,-1,180,1":  "edge",
+		"179.9,-1,-180,1": "edge",
+	} {
+		if got := ids(q); got != want {
+			t.Errorf("bbox=%s: %q, want %q", q, got, want)
 		}
 	}
 }

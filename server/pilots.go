@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -117,14 +116,8 @@ func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *live
 		writeError(w, http.StatusForbidden, "pilot %q belongs to another company", id)
 		return
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPilotBody))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		writeError(w, http.StatusRequestEntityTooLarge, "the upload is larger than %d MiB", maxPilotBody>>20)
-		return
-	case err != nil:
-		writeError(w, http.StatusBadRequest, "reading the upload: %v", err)
+	data, ok := readBody(w, r, maxPilotBody)
+	if !ok {
 		return
 	}
 	opts := upload.Options{Now: s.cfg.Clock()}

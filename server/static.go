@@ -142,16 +142,6 @@ func (f *staticFile) gzipped() []byte {
 	return f.gz
 }
 
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		coding, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(coding), "gzip") && strings.ReplaceAll(strings.TrimSpace(q), " ", "") != "q=0" {
-			return true
-		}
-	}
-	return false
-}
-
 // serve writes the file at urlPath, or a JSON 404.
 func (sf *staticFiles) serve(w http.ResponseWriter, r *http.Request, urlPath string) {
 	f, ok := sf.byPath[urlPath]
@@ -169,7 +159,7 @@ func (sf *staticFiles) serve(w http.ResponseWriter, r *http.Request, urlPath str
 		h.Set("Referrer-Policy", "no-referrer")
 	}
 	body, etag := f.body, f.etag
-	if gz := f.gzipped(); gz != nil && acceptsGzip(r) {
+	if gz := f.gzipped(); gz != nil && acceptsGzip(r.Header) {
 		body, etag = gz, strings.TrimSuffix(f.etag, `"`)+`-gz"`
 		h.Set("Content-Encoding", "gzip")
 	}

@@ -73,7 +73,7 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	gz := acceptsGzipEncoding(r.Header.Get("Accept-Encoding"))
+	gz := acceptsGzip(r.Header)
 	t, err := s.tiles.Get(z, x, y, gz)
 	if errors.Is(err, tiles.ErrOutOfRange) {
 		writeError(w, http.StatusBadRequest, "%v", err)
@@ -130,27 +130,6 @@ func parseTileCoords(zs, xs, file string) (z, x, y int, err error) {
 	}
 	y, err = parse("y", ys)
 	return
-}
-
-// acceptsGzipEncoding reports whether an Accept-Encoding header admits gzip.
-func acceptsGzipEncoding(header string) bool {
-	for header != "" {
-		var part string
-		part, header, _ = strings.Cut(header, ",")
-		coding, params, _ := strings.Cut(part, ";")
-		coding = strings.TrimSpace(coding)
-		if !strings.EqualFold(coding, "gzip") && coding != "*" {
-			continue
-		}
-		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
-		if v, ok := strings.CutPrefix(q, "q="); ok {
-			if f, err := strconv.ParseFloat(v, 64); err == nil && f == 0 {
-				continue
-			}
-		}
-		return true
-	}
-	return false
 }
 
 // etagMatches applies the weak comparison of If-None-Match (RFC 9110

@@ -367,17 +367,6 @@ func TestStyle(t *testing.T) {
 	}
 }
 
-func TestAcceptsGzipEncoding(t *testing.T) {
-	for h, want := range map[string]bool{
-		"": false, "gzip": true, "deflate, gzip;q=1.0, *;q=0.5": true, "gzip;q=0": false,
-		"br": false, "*": true, "GZIP": true, "identity, gzip ; q=0.001": true, "gzip;q=0.0": false,
-	} {
-		if got := acceptsGzipEncoding(h); got != want {
-			t.Errorf("%q: %v, want %v", h, got, want)
-		}
-	}
-}
-
 func TestETagMatches(t *testing.T) {
 	for _, c := range []struct {
 		inm, etag string

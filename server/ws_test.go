@@ -188,7 +188,6 @@ func TestWSBadMessagesKeepTheConnection(t *testing.T) {
 		{`{"type":"subscribe","bbox":[1,2,3]}`, "four numbers"},
 		{`{"type":"subscribe","bbox":"all"}`, "four numbers"},
 		{`{"type":"subscribe","bbox":[20,68,21,67]}`, "north"},
-		{`{"type":"subscribe","bbox":[21,67,20,68]}`, "east"},
 		{`{"type":"subscribe","bbox":[20,-95,21,67]}`, "latitudes"},
 		{`{"type":"subscribe","bbox":[20,67,21,68],"zoom":3}`, "zoom"},
 		{`{"type":"subscribe","bbox":[20,67,21,68]}{}`, "one JSON object"},

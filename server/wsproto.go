@@ -77,7 +77,7 @@ func DecodeWSClientMessage(data []byte) (WSClientMessage, error) {
 		if err := json.Unmarshal(*raw.BBox, &bb); err != nil || len(bb) != 4 {
 			return WSClientMessage{}, errors.New(`"bbox" must be four numbers: [west, south, east, north]`)
 		}
-		b, err := checkBBox(bb)
+		b, err := subscriptionBBox(bb)
 		if err != nil {
 			return WSClientMessage{}, fmt.Errorf(`"bbox": %w`, err)
 		}
@@ -316,26 +316,6 @@ var (
 // closeFrame is the whole close frame that tells the client d.
 func (d disconnect) closeFrame() []byte {
 	return appendFrame(nil, opClose, websocket.FormatCloseMessage(d.Code, d.Reason))
-}
-
-// checkBBox turns [w,s,e,n] into a bound, clamping longitudes to ±180 (a
-// map showing copies of the world) and refusing what is not a box.
-func checkBBox(bb []float64) (orb.Bound, error) {
-	for _, v := range bb {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return orb.Bound{}, errors.New("not a finite number")
-		}
-	}
-	w, s, e, n := max(bb[0], -180), bb[1], min(bb[2], 180), bb[3]
-	switch {
-	case s < -90 || n > 90:
-		return orb.Bound{}, fmt.Errorf("latitudes must be within −90…90, got %v and %v", s, n)
-	case s > n:
-		return orb.Bound{}, fmt.Errorf("south %v is north of north %v", s, n)
-	case w > e:
-		return orb.Bound{}, fmt.Errorf("west %v is east of east %v (split a box across the antimeridian in two)", bb[0], bb[2])
-	}
-	return orb.Bound{Min: orb.Point{w, s}, Max: orb.Point{e, n}}, nil
 }
 
 func jsonProblem(err error) string {

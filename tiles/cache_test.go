@@ -222,3 +222,29 @@ func TestNeverStale(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 }
+
+// TestInvalidationProjectsLikeTheIndex: the box an edit invalidates is the
+// box of the feature's geometry as the index projects it, the poles'
+// clamp included (the south pole's box used to land at the top of the
+// world).
+func TestInvalidationProjectsLikeTheIndex(t *testing.T) {
+	for _, b := range []orb.Bound{
+		{Min: orb.Point{20.1, 67.8}, Max: orb.Point{20.4, 67.9}},
+		{Min: orb.Point{-10, 85}, Max: orb.Point{10, 85.0511287798}},
+		{Min: orb.Point{-10, 84}, Max: orb.Point{10, 90}},
+		{Min: orb.Point{-10, -90}, Max: orb.Point{10, -84}},
+		{Min: orb.Point{-180, -90}, Max: orb.Point{180, 90}},
+	} {
+		got := tiles.LonLatToMercator(b)
+		want := twin.ToMercator(b.ToPolygon()).Bound()
+		if got != want {
+			t.Errorf("%v: invalidates %v, the index holds %v", b, got, want)
+		}
+		if got.Min[1] < 0 || got.Max[1] > 1 || got.Min[1] > got.Max[1] {
+			t.Errorf("%v: %v is not within the unit square", b, got)
+		}
+	}
+	if got := tiles.LonLatToMercator(orb.Bound{Min: orb.Point{0, -90}, Max: orb.Point{1, -86}}); got.Min[1] != 1 || got.Max[1] != 1 {
+		t.Errorf("a box south of Web Mercator: %v, want y = 1 (the bottom edge)", got)
+	}
+}

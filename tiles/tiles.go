@@ -12,8 +12,8 @@ package tiles
 import (
 	"errors"
 	"fmt"
-	"math"
 
+	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 )
@@ -126,18 +126,14 @@ func MercatorBound(z, x, y, buffer int) orb.Bound {
 	}
 }
 
-// LonLatToMercator maps a lon/lat box to the Web Mercator unit square,
-// as twin.Feature.Mercator does for geometry. Latitudes beyond Web
-// Mercator's range are clamped.
+// LonLatToMercator maps a lon/lat box to the Web Mercator unit square by
+// twin.UnitMercator, the projection of twin.Feature.Mercator: latitudes
+// beyond Web Mercator's range are clamped the same way.
 func LonLatToMercator(b orb.Bound) orb.Bound {
-	lo := maptile.Fraction(orb.Point{b.Min[0], clampLat(b.Max[1])}, 0)
-	hi := maptile.Fraction(orb.Point{b.Max[0], clampLat(b.Min[1])}, 0)
+	lo := twin.UnitMercator(orb.Point{b.Min[0], b.Max[1]})
+	hi := twin.UnitMercator(orb.Point{b.Max[0], b.Min[1]})
 	return orb.Bound{Min: lo, Max: hi}
 }
-
-const maxLat = 85.05112877980659
-
-func clampLat(lat float64) float64 { return math.Max(-maxLat, math.Min(maxLat, lat)) }
 
 // TileBound returns the lon/lat box of a tile without buffer.
 func TileBound(z, x, y int) orb.Bound {

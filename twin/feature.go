@@ -13,8 +13,6 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/maptile"
-	"github.com/paulmach/orb/project"
 	"github.com/twpayne/go-geom"
 )
 
@@ -158,14 +156,6 @@ func VertexCount(g orb.Geometry) int {
 	}
 	return 0
 }
-
-// ToMercator projects a lon/lat geometry to the Web Mercator unit square.
-// The input is not modified.
-func ToMercator(g orb.Geometry) orb.Geometry {
-	return project.Geometry(orb.Clone(g), unitMercator)
-}
-
-func unitMercator(p orb.Point) orb.Point { return maptile.Fraction(p, 0) }
 
 // Sentinel errors: test with errors.Is.
 var (

@@ -93,7 +93,6 @@ func main() {
 	fl.IntVar(&c.frameBytes, "frame-bytes", 2300, "with --mode floor: bytes per frame (at least 8)")
 	_ = fl.Parse(os.Args[1:])
 	c.frameBytes = max(c.frameBytes, 8)
-	raiseFileLimit()
 	var err error
 	switch c.role {
 	case "server":
