@@ -90,6 +90,10 @@ func (s *Server) routes() {
 			return
 		}
 		body := map[string]string{}
+		if err := s.logErr(); err != nil {
+			writeError(w, http.StatusServiceUnavailable, "not ready: %v", err)
+			return
+		}
 		if s.cfg.Ready != nil {
 			details, err := s.cfg.Ready()
 			if err != nil {
@@ -111,6 +115,22 @@ func (s *Server) routes() {
 	s.pilotRoutes()                                                       // pilots.go: companies' overlays
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)                           // static.go: the viewer
 	s.mux.HandleFunc("GET "+viewerPrefix+"{path...}", s.handleViewerFile) // static.go
+}
+
+// logErr is what stopped the live state or the pilots accepting writes
+// until a restart (a failed log write: a full disk), or nil.
+func (s *Server) logErr() error {
+	if st := s.live.store.Load(); st != nil {
+		if err := st.Err(); err != nil {
+			return fmt.Errorf("the live log failed; writes are refused until restart: %w", err)
+		}
+	}
+	if ps := s.pilots.Load(); ps != nil {
+		if err := ps.Err(); err != nil {
+			return fmt.Errorf("the pilots log failed; writes are refused until restart: %w", err)
+		}
+	}
+	return nil
 }
 
 // SetScene publishes the loaded scene; from then on /readyz answers 200.

@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -110,6 +111,7 @@ type Log struct {
 	stopped chan struct{}
 	closeMu sync.RWMutex
 	closed  bool
+	failure atomic.Pointer[error] // what stopped the log accepting commits; see Err
 
 	// owned by the committer goroutine
 	f      *os.File
@@ -511,6 +513,7 @@ func (l *Log) commit(batch []*request) {
 		// After a failed write or fsync the file's state is unknown: stop
 		// accepting commits rather than acknowledge what may be lost.
 		l.failed = fmt.Errorf("%w: %v", ErrFailed, err)
+		l.failure.Store(&l.failed)
 		l.log.Error("the log failed; live writes are refused until restart", "err", err)
 		for _, r := range batch {
 			r.done <- l.failed
@@ -654,6 +657,16 @@ func (l *Log) Close() error {
 	l.ckptWG.Wait()
 	if err := l.f.Close(); err != nil {
 		return fmt.Errorf("wal: %w", err)
+	}
+	return nil
+}
+
+// Err returns what stopped the log accepting commits (it wraps ErrFailed),
+// or nil while it accepts them. A failed log stays failed until it is
+// opened again.
+func (l *Log) Err() error {
+	if p := l.failure.Load(); p != nil {
+		return *p
 	}
 	return nil
 }

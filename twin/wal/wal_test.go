@@ -290,3 +290,32 @@ func TestReplayErrorAbortsOpen(t *testing.T) {
 		t.Fatalf("got %v, want the replay error", err)
 	}
 }
+
+// After a failed write the log refuses every commit and Err says why,
+// until it is opened again.
+func TestErrAfterAFailedWrite(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := openT(t, dir, Options{})
+	if err := l.Commit(context.Background(), []Record{rec(1)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if l.Err() != nil {
+		t.Fatalf("Err on a healthy log: %v", l.Err())
+	}
+	l.f.Close() // the disk goes away under the log
+	if err := l.Commit(context.Background(), []Record{rec(2)}, nil); !errors.Is(err, ErrFailed) {
+		t.Fatalf("commit on a failed disk: %v, want ErrFailed", err)
+	}
+	if err := l.Err(); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Err after the failure: %v, want ErrFailed", err)
+	}
+	if err := l.Commit(context.Background(), []Record{rec(3)}, nil); !errors.Is(err, ErrFailed) {
+		t.Fatalf("the next commit: %v, want ErrFailed", err)
+	}
+	l.Close()
+	l, got := openT(t, dir, Options{})
+	defer l.Close()
+	if l.Err() != nil || len(got) != 1 {
+		t.Fatalf("reopened: Err %v, %d records, want nil and 1", l.Err(), len(got))
+	}
+}
