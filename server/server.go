@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/scenes"
+	"github.com/kiruna-twin/kiruna-twin/server/proxy"
 	"github.com/kiruna-twin/kiruna-twin/tiles"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +42,10 @@ type Config struct {
 	// error answers 503 with it; details (e.g. "store": "ok", "bus":
 	// "down") join the answer either way. Replicas use it.
 	Ready func() (details map[string]string, err error)
+	// TrustedProxies are the peers whose X-Forwarded-For, -Host and -Proto
+	// count (--trusted-proxy); from any other peer those headers are
+	// dropped before a handler sees them. Nil trusts no one.
+	TrustedProxies *proxy.Trusted
 }
 
 // Server is the twin's HTTP face. Create it with New.
@@ -153,6 +158,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w = &jsonErrors{ResponseWriter: w}
 	}
 	start := time.Now()
+	// A forwarded header from anyone but a trusted proxy is dropped here,
+	// so that no handler can be led by it (origin, client address).
+	_ = s.cfg.TrustedProxies.Sanitize(r)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		if p := recover(); p != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/scenes/kiruna"
 	"github.com/kiruna-twin/kiruna-twin/server"
+	"github.com/kiruna-twin/kiruna-twin/server/proxy"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/spf13/pflag"
 )
@@ -35,6 +36,8 @@ type serveConfig struct {
 	rate     float64  // --write-rate: writes per second per company
 	burst    int      // --write-burst
 	shared   *shared  // what --store and --bus opened (replicas.go); nil when embedded
+	proxies  []string // --trusted-proxy: CIDRs of reverse proxies whose X-Forwarded-* count
+	trusted  *proxy.Trusted
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -51,6 +54,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fl.StringVar(&c.store, "store", "", "postgres://… URL of a PostgreSQL/PostGIS store shared by several replicas: companies, sensors, readings and pilots live there instead of under --data (the simulator is then off unless --simulate is given)")
 	fl.StringVar(&c.bus, "bus", "", "nats://… URL of a NATS server that carries changes between replicas at once (needs --store; without it they poll the store)")
 	fl.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.StringArrayVar(&c.proxies, "trusted-proxy", nil, "CIDR (or address) of a reverse proxy whose X-Forwarded-For, -Host and -Proto are believed, e.g. 127.0.0.1/32 behind a local nginx; repeatable. From any other peer those headers are ignored")
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: kiruna-twin [serve] [flags]\n\nServes the twin over HTTP and WebSocket.\n\nFlags:\n%s", fl.FlagUsages())
 	}
@@ -62,6 +66,10 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if fl.NArg() > 0 {
 		return c, fmt.Errorf("%w: unexpected arguments %q", errUsage, fl.Args())
+	}
+	var err error
+	if c.trusted, err = proxy.Parse(c.proxies); err != nil {
+		return c, fmt.Errorf("%w: --trusted-proxy: %v", errUsage, err)
 	}
 	if err := checkShared(&c); err != nil { // replicas.go
 		return c, err
@@ -111,7 +119,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants, Ready: c.shared.ready(),
+	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants, Ready: c.shared.ready(), TrustedProxies: c.trusted,
 		Hub: server.HubOptions{AllowedOrigins: c.origins}, RateLimit: server.RateLimit{PerSecond: c.rate, Burst: c.burst}})
 	defer srv.Close() // the WebSocket hub
 
