@@ -81,13 +81,14 @@ func repairFile(path string, ckpt bool) (*FileRepair, error) {
 	}
 	fr := &FileRepair{File: path}
 	clean := []byte(magic)
-	off := 0
-	if len(data) >= magicSize && string(data[:magicSize]) == magic {
-		off = magicSize
-	} else if !ckpt && len(data) < magicSize && strings.HasPrefix(magic, string(data)) {
+	off, bad := magicSize, -1 // bad: the start of the damaged run being scanned past
+	switch {
+	case len(data) >= magicSize && string(data[:magicSize]) == magic:
+	case !ckpt && len(data) < magicSize && strings.HasPrefix(magic, string(data)):
 		off = len(data) // a segment created, its header not yet whole: Open copes
+	default:
+		bad, off = 0, min(magicSize, len(data)) // the header is damage, whatever follows
 	}
-	bad := -1 // start of the damaged run being scanned past
 	ended := false
 	flush := func(end int) {
 		if bad >= 0 && end > bad {
