@@ -19,7 +19,8 @@ for i in 1 2 3; do
   simulate=false
   [ "$i" = 1 ] && simulate=true
   "$bin" serve --addr "127.0.0.1:808$i" --data "./data-replica-$i" \
-    --store "$KIRUNA_STORE" --bus "$KIRUNA_BUS" --simulate="$simulate" &
+    --store "$KIRUNA_STORE" --bus "$KIRUNA_BUS" --simulate="$simulate" \
+    --trusted-proxy 127.0.0.1/32 &
   pids="$pids $!"
 done
 wait

@@ -104,7 +104,7 @@ func checkFormat(w http.ResponseWriter, q url.Values) bool {
 }
 
 func (s *Server) handleLanding(w http.ResponseWriter, r *http.Request) {
-	o := origin(r)
+	o := originVary(w, r)
 	title, desc := "Kiruna Twin", "A digital twin of a town in time: every feature with its life, as OGC API – Features."
 	if sc := s.scene.Load(); sc != nil {
 		title = sc.Title
@@ -122,7 +122,7 @@ func (s *Server) handleLanding(w http.ResponseWriter, r *http.Request) {
 		},
 	}
 	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("Vary", "Accept")
+	w.Header().Add("Vary", "Accept")
 	writeJSON(w, http.StatusOK, body)
 }
 
@@ -214,7 +214,7 @@ func (s *Server) handleCollections(w http.ResponseWriter, r *http.Request) {
 	if !checkFormat(w, r.URL.Query()) {
 		return
 	}
-	o := origin(r)
+	o := originVary(w, r)
 	snap := s.cfg.Model.Snapshot()
 	cs := make([]collection, 0, len(twin.LayerIDs()))
 	for _, l := range twin.LayerIDs() {
@@ -242,7 +242,7 @@ func (s *Server) handleCollection(w http.ResponseWriter, r *http.Request) {
 	if !ok || !checkFormat(w, r.URL.Query()) {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.collection(s.cfg.Model.Snapshot(), l, origin(r)))
+	writeJSON(w, http.StatusOK, s.collection(s.cfg.Model.Snapshot(), l, originVary(w, r)))
 }
 
 // itemQuery is a parsed items request.
@@ -454,7 +454,7 @@ func (s *Server) handleItems(w http.ResponseWriter, r *http.Request) {
 	end := min(start+iq.limit, len(all))
 	page := all[start:end]
 
-	o := origin(r)
+	o := originVary(w, r)
 	base := o + "/collections/" + string(l) + "/items"
 	fc := featureCollection{
 		Type:           "FeatureCollection",
@@ -570,7 +570,7 @@ func (s *Server) handleItem(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no feature %q in collection %s", id, l)
 		return
 	}
-	o := origin(r)
+	o := originVary(w, r)
 	g := itemFeature(f)
 	sites := []*twin.Feature{f}
 	if f.Lineage != "" {

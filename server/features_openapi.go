@@ -33,7 +33,7 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 			"version":     "1.0.0",
 			"description": "Every feature of the twin with its life in time. Times are RFC 3339; datetime also takes dates, months and years, which stand for the whole period.",
 		},
-		"servers": []m{{"url": origin(r)}},
+		"servers": []m{{"url": originVary(w, r)}},
 		"paths": m{
 			"/": m{"get": m{"summary": "landing page (ask for JSON: ?f=json)", "operationId": "getLandingPage",
 				"responses": m{"200": jsonOK("links to the API")}}},

@@ -324,6 +324,12 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
 		return // the client went away; what it sent may or may not be stored
 	}
 	s.cfg.Logger.Error("a live write failed", "path", r.URL.Path, "err", err)
+	if errors.Is(err, wal.ErrFailed) {
+		// The disk failed a write: nothing more is acknowledged until an
+		// operator has looked and restarted (/readyz says so too).
+		writeError(w, http.StatusServiceUnavailable, "the log failed to write; writes are refused until restart, nothing was acknowledged")
+		return
+	}
 	w.Header().Set("Retry-After", "5")
 	writeError(w, http.StatusServiceUnavailable, "the write could not be made durable; nothing was acknowledged, try again later")
 }

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/scenes"
+	"github.com/kiruna-twin/kiruna-twin/server/connlimit"
+	"github.com/kiruna-twin/kiruna-twin/server/proxy"
 	"github.com/kiruna-twin/kiruna-twin/tiles"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/kiruna-twin/kiruna-twin/twin/live"
@@ -42,19 +45,41 @@ type Config struct {
 	// error answers 503 with it; details (e.g. "store": "ok", "bus":
 	// "down") join the answer either way. Replicas use it.
 	Ready func() (details map[string]string, err error)
+	// TrustedProxies are the peers whose X-Forwarded-For, -Host and -Proto
+	// count (--trusted-proxy); from any other peer those headers are
+	// dropped before a handler sees them. Nil trusts no one.
+	TrustedProxies *proxy.Trusted
+	// PerClient bounds the requests in flight and the WebSockets open of
+	// one client address (behind a trusted proxy, the address it
+	// forwards); beyond it 429. 256 when zero; no bound when negative.
+	PerClient int
+	// Body bounds how long a request body may take to arrive (see
+	// connlimit.BodyOptions); a slower one is cut and its connection
+	// closed.
+	Body connlimit.BodyOptions
+	// Conns, when set, is the listener that bounds connections, for
+	// /metrics.
+	Conns *connlimit.Listener
 }
+
+// DefaultPerClient is Config.PerClient's default: room for dozens of
+// viewers behind one address (a viewer holds a WebSocket and up to six
+// connections for tiles), far below what exhausts the server.
+const DefaultPerClient = 256
 
 // Server is the twin's HTTP face. Create it with New.
 type Server struct {
-	cfg     Config
-	mux     *http.ServeMux
-	scene   atomic.Pointer[scenes.Scene]
-	metrics *httpMetrics
-	tiles   *tiles.Tiler                    // follows cfg.Model; see tiles.go
-	static  *staticFiles                    // the viewer; see static.go
-	live    *liveState                      // sensors, readings, /ws; see live.go
-	pilots  atomic.Pointer[live.PilotStore] // see pilots.go
-	limiter *tenantLimiter                  // writes per company; see ratelimit.go
+	cfg      Config
+	mux      *http.ServeMux
+	scene    atomic.Pointer[scenes.Scene]
+	metrics  *httpMetrics
+	tiles    *tiles.Tiler                    // follows cfg.Model; see tiles.go
+	static   *staticFiles                    // the viewer; see static.go
+	live     *liveState                      // sensors, readings, /ws; see live.go
+	pilots   atomic.Pointer[live.PilotStore] // see pilots.go
+	limiter  *tenantLimiter                  // writes per company; see ratelimit.go
+	inFlight *connlimit.Counter              // requests in flight per client address
+	wsOpen   *connlimit.Counter              // WebSockets open per client address
 }
 
 // New wires every route. The server answers /healthz at once and /readyz
@@ -73,7 +98,12 @@ func New(cfg Config) *Server {
 	if cfg.Model == nil {
 		cfg.Model = twin.NewModel()
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newHTTPMetrics(cfg.Registry), limiter: newTenantLimiter(cfg.RateLimit)}
+	if cfg.PerClient == 0 {
+		cfg.PerClient = DefaultPerClient
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newHTTPMetrics(cfg.Registry), limiter: newTenantLimiter(cfg.RateLimit),
+		inFlight: connlimit.NewCounter(cfg.PerClient), wsOpen: connlimit.NewCounter(cfg.PerClient)}
+	s.registerLimitMetrics()
 	s.tiles = tiles.New(cfg.Model, cfg.Tiles)
 	s.static = mustStaticFiles()
 	s.live = newLiveState(s)
@@ -91,6 +121,10 @@ func (s *Server) routes() {
 			return
 		}
 		body := map[string]string{}
+		if err := s.logErr(); err != nil {
+			writeError(w, http.StatusServiceUnavailable, "not ready: %v", err)
+			return
+		}
 		if s.cfg.Ready != nil {
 			details, err := s.cfg.Ready()
 			if err != nil {
@@ -114,6 +148,50 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET "+viewerPrefix+"{path...}", s.handleViewerFile) // static.go
 }
 
+// clientAddr is the address r's limits count by: its peer's, or behind a
+// trusted proxy the client's it forwards (ServeHTTP has dropped forwarded
+// headers from anyone else).
+func (s *Server) clientAddr(r *http.Request) netip.Addr {
+	return s.cfg.TrustedProxies.Sanitize(r)
+}
+
+func (s *Server) registerLimitMetrics() {
+	cut := prometheus.NewCounter(prometheus.CounterOpts{Name: "kiruna_http_slow_bodies_cut_total",
+		Help: "Request bodies cut for arriving below the rate floor or after the deadline."})
+	onCut := s.cfg.Body.OnCut
+	s.cfg.Body.OnCut = func() {
+		cut.Inc()
+		if onCut != nil {
+			onCut()
+		}
+	}
+	s.cfg.Registry.MustRegister(cut)
+	if l := s.cfg.Conns; l != nil {
+		s.cfg.Registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kiruna_http_connections_open", Help: "Connections open now."},
+				func() float64 { return float64(l.Open()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kiruna_http_connections_refused_total",
+				Help: "Connections refused at accept: too many from one address, or in all."},
+				func() float64 { return float64(l.Refused()) }))
+	}
+}
+
+// logErr is what stopped the live state or the pilots accepting writes
+// until a restart (a failed log write: a full disk), or nil.
+func (s *Server) logErr() error {
+	if st := s.live.store.Load(); st != nil {
+		if err := st.Err(); err != nil {
+			return fmt.Errorf("the live log failed; writes are refused until restart: %w", err)
+		}
+	}
+	if ps := s.pilots.Load(); ps != nil {
+		if err := ps.Err(); err != nil {
+			return fmt.Errorf("the pilots log failed; writes are refused until restart: %w", err)
+		}
+	}
+	return nil
+}
+
 // SetScene publishes the loaded scene; from then on /readyz answers 200.
 func (s *Server) SetScene(sc *scenes.Scene) { s.scene.Store(sc) }
 
@@ -134,7 +212,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w = &jsonErrors{ResponseWriter: w}
 	}
 	start := time.Now()
+	// A forwarded header from anyone but a trusted proxy is dropped here,
+	// so that no handler can be led by it (origin, client address).
+	client := s.cfg.TrustedProxies.Sanitize(r)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	switch r.URL.Path {
+	case "/healthz", "/readyz", "/ws": // health answers under any load; /ws counts at its handshake
+	default:
+		connlimit.GuardBody(rec, r, s.cfg.Body) // a body that trickles is cut, read or not
+		release, ok := s.inFlight.Acquire(client)
+		if !ok {
+			rec.Header().Set("Retry-After", "1")
+			rec.Header().Set("Connection", "close") // and net/http reads none of its body
+			writeError(rec, http.StatusTooManyRequests, "too many requests in flight from your address (at most %d); wait for some to finish", s.inFlight.Max())
+			s.metrics.observe(pattern, rec.status, time.Since(start))
+			return
+		}
+		defer release()
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {

@@ -150,9 +150,18 @@ func etagMatches(ifNoneMatch, etag string) bool {
 	return false
 }
 
+// originVary returns origin(r) and tells caches that the answer, which
+// names it, depends on the headers it comes from.
+func originVary(w http.ResponseWriter, r *http.Request) string {
+	w.Header().Add("Vary", "X-Forwarded-Host, X-Forwarded-Proto")
+	return origin(r)
+}
+
 // origin returns the scheme and host the client used to reach the server.
-// Behind a reverse proxy, X-Forwarded-Proto and X-Forwarded-Host say what
-// the client saw; they are used only when they are well formed.
+// Behind a trusted reverse proxy, X-Forwarded-Proto and X-Forwarded-Host
+// say what the client saw (ServeHTTP has dropped them from anyone else);
+// they are used only when they are well formed. A handler whose answer
+// names the origin calls originVary instead.
 func origin(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
@@ -221,7 +230,7 @@ func (s *Server) handleTileJSON(w http.ResponseWriter, r *http.Request) {
 	tj := tileJSON{
 		TileJSON: "3.0.0", Version: "1.0.0", Scheme: "xyz",
 		Name:    "Kiruna Twin",
-		Tiles:   []string{origin(r) + tilePath},
+		Tiles:   []string{originVary(w, r) + tilePath},
 		MinZoom: o.MinZoom, MaxZoom: o.MaxZoom,
 		Bounds: [4]float64{-180, -85.051129, 180, 85.051129},
 		Description: "Every feature of every time, with from and to as decimal years: " +
@@ -267,7 +276,7 @@ func (s *Server) handleTileJSON(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
-	body := bytes.ReplaceAll(static.Style(), []byte("{{origin}}"), []byte(origin(r)))
+	body := bytes.ReplaceAll(static.Style(), []byte("{{origin}}"), []byte(originVary(w, r)))
 	etag := fmt.Sprintf(`"%016x"`, xxhash.Sum64(body))
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/scenes/kiruna"
+	"github.com/kiruna-twin/kiruna-twin/server/proxy"
 	"github.com/kiruna-twin/kiruna-twin/tiles"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
@@ -59,6 +60,7 @@ func tilePathAt(p orb.Point, z int) string {
 
 func TestTileJSON(t *testing.T) {
 	s, _ := kirunaServer(t)
+	s.cfg.TrustedProxies, _ = proxy.Parse([]string{"192.0.2.1"}) // httptest's peer
 	w := get(t, s, "/tiles.json", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "twin.example.org")
 	if w.Code != http.StatusOK {
 		t.Fatalf("%d %s", w.Code, w.Body)

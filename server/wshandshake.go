@@ -76,6 +76,15 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, "too many live connections (%d); try again later", h.opts.MaxClients)
 		return
 	}
+	// One address holds at most Config.PerClient WebSockets; the place is
+	// given back when this handler returns, which is when the socket ends
+	// (c.reader below returns then).
+	release, ok := s.wsOpen.Acquire(s.clientAddr(r))
+	if !ok {
+		writeError(w, http.StatusTooManyRequests, "too many live connections from your address (at most %d)", s.wsOpen.Max())
+		return
+	}
+	defer release()
 	conn, err := s.live.upgrader.Upgrade(hijacker{w}, r, nil)
 	if err != nil {
 		return // the upgrader has answered

@@ -143,7 +143,8 @@ func newServer(c config, log *slog.Logger) (http.Handler, func(), error) {
 	}
 	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants, Hub: server.HubOptions{
 		Tick: c.tick, MaxClients: c.clients + 1000},
-		RateLimit: server.RateLimit{PerSecond: 1e6, Burst: 1e6}}) // the load is one company on purpose
+		RateLimit: server.RateLimit{PerSecond: 1e6, Burst: 1e6}, // the load is one company on purpose
+		PerClient: -1})                                          // and every client comes from one loopback address
 	store, err := live.OpenStore(filepath.Join(c.data, "live"), model, live.StoreOptions{Logger: log})
 	if err != nil {
 		srv.Close()

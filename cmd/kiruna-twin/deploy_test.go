@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -53,7 +55,7 @@ func TestNginxFrontsThreeReplicas(t *testing.T) {
 	text := string(conf)
 	var replicas []string
 	for i := 1; i <= 3; i++ {
-		base, _ := startServer(t, "--scene", scene, "--store", store, "--bus", bus)
+		base, _ := startServer(t, "--scene", scene, "--store", store, "--bus", bus, "--trusted-proxy", "127.0.0.1/32")
 		replicas = append(replicas, base)
 		text = mustReplace(t, text, fmt.Sprintf("127.0.0.1:808%d", i), strings.TrimPrefix(base, "http://"))
 	}
@@ -77,6 +79,20 @@ func TestNginxFrontsThreeReplicas(t *testing.T) {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	front := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitReady(t, front, 10*time.Second)
+
+	// nginx sets the forwarding headers itself: a client's are overwritten.
+	req, _ := http.NewRequest(http.MethodGet, front+"/style.json", nil)
+	req.Header.Set("X-Forwarded-Host", "evil.example")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if bytes.Contains(body, []byte("evil.example")) || !bytes.Contains(body, []byte(front+"/")) {
+			t.Fatalf("style.json through nginx with a client's X-Forwarded-Host does not name %s alone", front)
+		}
+	}
 
 	ws, _, err := websocket.DefaultDialer.Dial(wsURL(front), nil)
 	if err != nil {

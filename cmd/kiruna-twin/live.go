@@ -22,7 +22,7 @@ func startLive(ctx context.Context, c serveConfig, model *twin.Model, loc *time.
 	dir := filepath.Join(c.data, "live")
 	store, err := live.OpenStore(dir, model, live.StoreOptions{Logger: log, Journal: c.shared.liveJournal()}) // replicas.go
 	if err != nil {
-		return nil, fmt.Errorf("--data %s: %w", c.data, err)
+		return nil, withRepairHint(fmt.Errorf("--data %s: %w", c.data, err), c.data)
 	}
 	srv.SetLive(store)
 	log.Info("live state opened", "dir", dir, "sensors", store.Sensors().Len(), "simulator", c.simulate)

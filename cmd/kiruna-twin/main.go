@@ -28,6 +28,8 @@ Usage:
                                      create a company and print its token once
   kiruna-twin tenant revoke NAME --data DIR
   kiruna-twin tenant list --data DIR
+  kiruna-twin repair --data DIR     keep every readable record of a damaged log, set the
+                                     damaged bytes aside (stop the server first)
   kiruna-twin import [--osm FILE] [--cityjson FILE] [--geojson FILE] --out DIR [--title T]
                                      import data into a scene bundle for --scene
 
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serveCmd(ctx, args, stdout, stderr, nil)
 	case "tenant":
 		err = tenantCmd(args, stdout, stderr) // tenant.go
+	case "repair":
+		err = repairCmd(args, stdout, stderr) // repair.go
 	case "import":
 		err = importCmd(ctx, args, stdout, stderr) // import.go
 	case "help":

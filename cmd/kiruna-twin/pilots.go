@@ -15,7 +15,7 @@ func openPilots(c serveConfig, model *twin.Model, srv *server.Server, log *slog.
 	dir := filepath.Join(c.data, "pilots")
 	ps, err := c.shared.openPilots(dir, model, log) // replicas.go
 	if err != nil {
-		return nil, fmt.Errorf("--data %s: %w", c.data, err)
+		return nil, withRepairHint(fmt.Errorf("--data %s: %w", c.data, err), c.data)
 	}
 	srv.SetPilots(ps)
 	log.Info("pilots opened", "dir", dir, "pilots", len(ps.List()))

@@ -16,6 +16,8 @@ import (
 	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/scenes/kiruna"
 	"github.com/kiruna-twin/kiruna-twin/server"
+	"github.com/kiruna-twin/kiruna-twin/server/connlimit"
+	"github.com/kiruna-twin/kiruna-twin/server/proxy"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/spf13/pflag"
 )
@@ -35,6 +37,12 @@ type serveConfig struct {
 	rate     float64  // --write-rate: writes per second per company
 	burst    int      // --write-burst
 	shared   *shared  // what --store and --bus opened (replicas.go); nil when embedded
+	proxies  []string // --trusted-proxy: CIDRs of reverse proxies whose X-Forwarded-* count
+	trusted  *proxy.Trusted
+	perConn  int           // --max-conns-per-client
+	maxConns int           // --max-conns
+	body     time.Duration // --body-timeout
+	bodyRate int           // --body-min-rate
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -51,6 +59,11 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fl.StringVar(&c.store, "store", "", "postgres://… URL of a PostgreSQL/PostGIS store shared by several replicas: companies, sensors, readings and pilots live there instead of under --data (the simulator is then off unless --simulate is given)")
 	fl.StringVar(&c.bus, "bus", "", "nats://… URL of a NATS server that carries changes between replicas at once (needs --store; without it they poll the store)")
 	fl.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.IntVar(&c.perConn, "max-conns-per-client", server.DefaultPerClient, "connections, requests in flight and WebSockets one client address may hold (an IPv6 client: its /64); beyond it 429")
+	fl.IntVar(&c.maxConns, "max-conns", 0, "connections open in all; beyond it 503 (default: the open-files limit less 256 for the data files)")
+	fl.DurationVar(&c.body, "body-timeout", 5*time.Minute, "the longest a request body may take to arrive, whatever its rate")
+	fl.IntVar(&c.bodyRate, "body-min-rate", 8<<10, "bytes a second a request body must average after its first 10 s; a slower one is cut and its connection closed")
+	fl.StringArrayVar(&c.proxies, "trusted-proxy", nil, "CIDR (or address) of a reverse proxy whose X-Forwarded-For, -Host and -Proto are believed, e.g. 127.0.0.1/32 behind a local nginx; repeatable. From any other peer those headers are ignored")
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: kiruna-twin [serve] [flags]\n\nServes the twin over HTTP and WebSocket.\n\nFlags:\n%s", fl.FlagUsages())
 	}
@@ -62,6 +75,16 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if fl.NArg() > 0 {
 		return c, fmt.Errorf("%w: unexpected arguments %q", errUsage, fl.Args())
+	}
+	var err error
+	if c.trusted, err = proxy.Parse(c.proxies); err != nil {
+		return c, fmt.Errorf("%w: --trusted-proxy: %v", errUsage, err)
+	}
+	if c.perConn < 1 || c.maxConns < 0 || c.body <= 0 || c.bodyRate < 1 {
+		return c, fmt.Errorf("%w: --max-conns-per-client, --body-timeout and --body-min-rate must be positive, --max-conns not negative", errUsage)
+	}
+	if c.maxConns == 0 {
+		c.maxConns = max(openFilesLimit()-256, 64)
 	}
 	if err := checkShared(&c); err != nil { // replicas.go
 		return c, err
@@ -111,14 +134,18 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants, Ready: c.shared.ready(),
-		Hub: server.HubOptions{AllowedOrigins: c.origins}, RateLimit: server.RateLimit{PerSecond: c.rate, Burst: c.burst}})
-	defer srv.Close() // the WebSocket hub
-
-	ln, err := net.Listen("tcp", c.addr)
+	ln0, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", c.addr, err)
 	}
+	// What one client may hold: connections per address (a trusted proxy's
+	// clients are counted by the address it forwards, in the server), and
+	// connections in all, below the open-files limit.
+	ln := connlimit.Listen(ln0, connlimit.ListenOptions{PerAddr: c.perConn, Max: c.maxConns, Exempt: c.trusted.Contains})
+	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants, Ready: c.shared.ready(), TrustedProxies: c.trusted,
+		Hub: server.HubOptions{AllowedOrigins: c.origins}, RateLimit: server.RateLimit{PerSecond: c.rate, Burst: c.burst},
+		PerClient: c.perConn, Body: connlimit.BodyOptions{MinRate: c.bodyRate, Timeout: c.body}, Conns: ln})
+	defer srv.Close() // the WebSocket hub
 	if listening != nil {
 		listening <- ln.Addr()
 	}

@@ -142,9 +142,17 @@ func TestCommandLine(t *testing.T) {
 func TestHelpExplainsEveryFlag(t *testing.T) {
 	var out, errb bytes.Buffer
 	run(context.Background(), []string{"serve", "--help"}, &out, &errb)
-	for _, f := range []string{"--addr", "--data", "--scene", "--simulate", "--store", "--bus", "--log-level"} {
+	for _, f := range []string{"--addr", "--data", "--scene", "--simulate", "--store", "--bus", "--log-level", "--trusted-proxy", "--max-conns-per-client", "--max-conns", "--body-min-rate", "--body-timeout"} {
 		if !strings.Contains(errb.String()+out.String(), f) {
 			t.Errorf("--help does not explain %s", f)
 		}
+	}
+}
+
+func TestTrustedProxyFlag(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--trusted-proxy", "localhost", "--addr", "127.0.0.1:0"}, &out, &errb); code != 2 ||
+		!strings.Contains(errb.String(), `--trusted-proxy: "localhost" is neither a CIDR nor an address`) {
+		t.Fatalf("exit %d:\n%s", code, errb.String())
 	}
 }

@@ -43,6 +43,24 @@ type Follower interface {
 
 var _ Journal = (*wal.Log)(nil)
 
+// journalErr is what stopped a journal accepting commits (a log after a
+// failed write or fsync), or nil; a journal that cannot fail for good
+// (a shared store, which reconnects) has no Err method.
+func journalErr(j Journal) error {
+	if f, ok := j.(interface{ Err() error }); ok {
+		return f.Err()
+	}
+	return nil
+}
+
+// Err returns what stopped the live state accepting writes until a
+// restart (the log failed to write or fsync: a full disk), or nil.
+func (s *Store) Err() error { return journalErr(s.log) }
+
+// Err returns what stopped the pilots accepting writes until a restart,
+// or nil.
+func (p *PilotStore) Err() error { return journalErr(p.log) }
+
 // Authenticator tells the company of a write token: *Tenants (the
 // embedded register in the data directory) and the shared store's
 // register satisfy it.

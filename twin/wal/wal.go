@@ -11,9 +11,14 @@
 //
 //	uint32 length of payload | uint32 CRC-32C of kind+payload | uint8 kind | payload
 //
-// (little endian). On open, the tail of the last segment that does not
-// frame a whole record with a good checksum — what a crash in the middle of
-// a write leaves — is cut off, never fatal. Damage anywhere else is an error.
+// (little endian). On open, a torn tail — an incomplete frame at the very
+// end of the last segment, with no whole record after it, or zeros to the
+// end (blocks allocated but never written): what a crash in the middle of
+// a write leaves — is cut off and logged, never fatal. Any other bad frame
+// is corruption, and Open refuses with a *CorruptError naming the file and
+// the offset: a checksum failure, a frame followed by more data, a damaged
+// length. Repair is the explicit way out: it keeps every readable record
+// and sets the damaged bytes aside in files next to the log.
 //
 // Record kinds are the caller's: any byte but 0, which the log keeps for
 // itself. A package that needs another kind of durable record adds a kind
@@ -35,6 +40,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -69,9 +75,29 @@ var (
 	ErrCorrupt     = errors.New("wal: corrupt")
 	ErrBadKind     = errors.New("wal: record kind 0 is reserved")
 	ErrTooLarge    = errors.New("wal: record too large")
-	errTorn        = errors.New("torn record")
+	errTorn        = errors.New("incomplete record")
+	errChecksum    = errors.New("checksum mismatch")
 	errNoEndMarker = errors.New("checkpoint has no end marker")
 )
+
+// CorruptError is damage that is not a torn tail: Open refuses the log.
+// It matches ErrCorrupt.
+type CorruptError struct {
+	File   string // the damaged file
+	Offset int64  // where the first bad frame starts
+	Reason string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("wal: corrupt: %s at offset %d: %s (a repair keeps every readable record and sets the damaged bytes aside)", e.File, e.Offset, e.Reason)
+}
+
+// Unwrap makes errors.Is(err, ErrCorrupt) true.
+func (e *CorruptError) Unwrap() error { return ErrCorrupt }
+
+func corrupt(file string, off int, format string, args ...any) error {
+	return &CorruptError{File: file, Offset: int64(off), Reason: fmt.Sprintf(format, args...)}
+}
 
 // CommitInfo describes one group commit, for metrics.
 type CommitInfo struct {
@@ -110,6 +136,7 @@ type Log struct {
 	stopped chan struct{}
 	closeMu sync.RWMutex
 	closed  bool
+	failure atomic.Pointer[error] // what stopped the log accepting commits; see Err
 
 	// owned by the committer goroutine
 	f      *os.File
@@ -201,16 +228,33 @@ func (l *Log) recover(replay func(Record) error) error {
 	start := uint64(1)
 	var ckptRecs []Record
 	found := false
+	var damaged error // the newest checkpoint's damage, if any
 	for i := len(fs.ckpts) - 1; i >= 0; i-- {
 		n := fs.ckpts[i]
 		recs, err := readCheckpoint(l.ckptPath(n))
 		if err != nil {
-			l.log.Warn("ignoring a damaged checkpoint", "file", l.ckptPath(n), "err", err)
-			_ = os.Remove(l.ckptPath(n))
-			continue
+			if damaged == nil {
+				damaged = err
+			}
+			continue // an older checkpoint, with the segments after it, may still hold everything
 		}
 		start, ckptRecs, found = n, recs, true
 		break
+	}
+	if damaged != nil {
+		// Falling back is sound only when every segment from the older
+		// checkpoint (or the first) on is still there; the damaged one is
+		// kept for a person to look at, never deleted.
+		if len(fs.segs) == 0 || fs.segs[0] > start {
+			return damaged
+		}
+		l.log.Warn("a damaged checkpoint is set aside; the log is read from an older one and its segments",
+			"damage", damaged, "from", start)
+		for _, n := range fs.ckpts {
+			if n > start {
+				_ = os.Rename(l.ckptPath(n), l.ckptPath(n)+".damaged")
+			}
+		}
 	}
 	if !found && len(fs.ckpts) > 0 && (len(fs.segs) == 0 || fs.segs[0] > 1) {
 		return fmt.Errorf("%w: no readable checkpoint in %s and the early segments are gone", ErrCorrupt, l.dir)
@@ -228,7 +272,7 @@ func (l *Log) recover(replay func(Record) error) error {
 	}
 	for i, n := range segs {
 		if n != start+uint64(i) {
-			return fmt.Errorf("%w: segment %016x missing from %s", ErrCorrupt, start+uint64(i), l.dir)
+			return &CorruptError{File: l.segPath(start + uint64(i)), Reason: "segment missing"}
 		}
 		last := i == len(segs)-1
 		good, err := replaySegment(l.segPath(n), last, replay)
@@ -253,8 +297,8 @@ func (l *Log) recover(replay func(Record) error) error {
 }
 
 // replaySegment replays the records of one segment and returns the offset
-// after the last whole record. A torn tail is allowed only in the last
-// segment.
+// after the last whole record. A torn tail (see tornTail) is allowed only
+// in the last segment; any other bad frame is a *CorruptError.
 func replaySegment(path string, last bool, replay func(Record) error) (int64, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -264,22 +308,25 @@ func replaySegment(path string, last bool, replay func(Record) error) (int64, er
 		if last && strings.HasPrefix(segMagic, string(data)) {
 			return 0, nil // created, header not yet whole
 		}
-		return 0, fmt.Errorf("%w: %s: short header", ErrCorrupt, path)
+		return 0, corrupt(path, 0, "short header")
 	}
 	if string(data[:magicSize]) != segMagic {
-		return 0, fmt.Errorf("%w: %s: not a log segment", ErrCorrupt, path)
+		return 0, corrupt(path, 0, "not a log segment (bad header)")
 	}
 	off := magicSize
 	for off < len(data) {
 		r, n, err := decode(data[off:])
 		if err != nil {
-			if last {
-				return int64(off), nil
+			if !last {
+				return 0, corrupt(path, off, "%v", err)
 			}
-			return 0, fmt.Errorf("%w: %s at offset %d: %v", ErrCorrupt, path, off, err)
+			if reason := tornTail(data, off); reason != "" {
+				return 0, corrupt(path, off, "%s", reason)
+			}
+			return int64(off), nil
 		}
 		if r.Kind == kindEnd {
-			return 0, fmt.Errorf("%w: %s at offset %d: reserved record kind", ErrCorrupt, path, off)
+			return 0, corrupt(path, off, "reserved record kind")
 		}
 		if err := replay(r); err != nil {
 			return 0, fmt.Errorf("wal: replaying %s at offset %d: %w", path, off, err)
@@ -289,30 +336,97 @@ func replaySegment(path string, last bool, replay func(Record) error) (int64, er
 	return int64(off), nil
 }
 
+// tornTail tells whether the bad frame at off in the last segment is a
+// torn tail — what a crash in the middle of a write can leave — and
+// returns "" if so, or why it is corruption instead. A write that was cut
+// leaves a prefix of whole frames and then part of one: a header cut short,
+// or a header whose length runs past the end. Zeros to the end are blocks
+// the file system allocated but never wrote. Anything else cannot come from
+// a cut write: a whole frame whose checksum fails, a length beyond any
+// record, a length that runs past the end although the bytes to the end
+// check out as a whole record (the length was damaged), or a whole record
+// somewhere after the bad frame.
+func tornTail(data []byte, off int) string {
+	rest := data[off:]
+	if allZero(rest) || len(rest) < headerSize {
+		return ""
+	}
+	n := int(binary.LittleEndian.Uint32(rest[0:4]))
+	sum := binary.LittleEndian.Uint32(rest[4:8])
+	switch {
+	case n > MaxRecord:
+		return fmt.Sprintf("record length %d beyond the largest record", n)
+	case headerSize+n <= len(rest):
+		return "checksum mismatch"
+	case crc32.Checksum(rest[8:], castagnoli) == sum:
+		return fmt.Sprintf("record length %d runs past the end, but the %d bytes to the end are a whole record: the length is damaged", n, len(rest)-headerSize)
+	}
+	if next := nextFrame(data, off+1, true); next >= 0 {
+		return fmt.Sprintf("a record that runs past the end, followed by whole records (from offset %d)", next)
+	}
+	return ""
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// nextFrame returns the first offset at or after from where a whole frame
+// with a good checksum starts (of a kind other than 0 when segment), and
+// that is followed by the end of data or by the header of a plausible
+// frame; -1 when there is none. Used to find records after damage.
+func nextFrame(data []byte, from int, segment bool) int {
+	for p := from; p+headerSize <= len(data); p++ {
+		n := int(binary.LittleEndian.Uint32(data[p : p+4]))
+		end := p + headerSize + n
+		if n > MaxRecord || end > len(data) || (segment && data[p+8] == kindEnd) {
+			continue
+		}
+		if end != len(data) { // cheap before the checksum: the next header must be plausible
+			if end+headerSize > len(data) {
+				continue
+			}
+			m := int(binary.LittleEndian.Uint32(data[end : end+4]))
+			if m > MaxRecord || end+headerSize+m > len(data) {
+				continue
+			}
+		}
+		if crc32.Checksum(data[p+8:end], castagnoli) == binary.LittleEndian.Uint32(data[p+4:p+8]) {
+			return p
+		}
+	}
+	return -1
+}
+
 func readCheckpoint(path string) ([]Record, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("wal: %w", err)
 	}
 	if len(data) < magicSize || string(data[:magicSize]) != ckptMagic {
-		return nil, errors.New("not a checkpoint")
+		return nil, corrupt(path, 0, "not a checkpoint (bad header)")
 	}
 	var recs []Record
 	for off := magicSize; off < len(data); {
 		r, n, err := decode(data[off:])
 		if err != nil {
-			return nil, fmt.Errorf("offset %d: %w", off, err)
+			return nil, corrupt(path, off, "%v", err)
 		}
 		off += n
 		if r.Kind == kindEnd {
 			if off != len(data) {
-				return nil, errors.New("data after the end marker")
+				return nil, corrupt(path, off, "data after the end marker")
 			}
 			return recs, nil
 		}
 		recs = append(recs, r)
 	}
-	return nil, errNoEndMarker
+	return nil, corrupt(path, len(data), "%v", errNoEndMarker)
 }
 
 // decode reads one framed record from the start of b; the record's data is
@@ -328,7 +442,7 @@ func decode(b []byte) (Record, int, error) {
 	}
 	body := b[8 : headerSize+int(n)]
 	if crc32.Checksum(body, castagnoli) != sum {
-		return Record{}, 0, fmt.Errorf("%w: checksum mismatch", errTorn)
+		return Record{}, 0, errChecksum
 	}
 	return Record{Kind: body[0], Data: slices.Clone(body[1:])}, headerSize + int(n), nil
 }
@@ -511,6 +625,7 @@ func (l *Log) commit(batch []*request) {
 		// After a failed write or fsync the file's state is unknown: stop
 		// accepting commits rather than acknowledge what may be lost.
 		l.failed = fmt.Errorf("%w: %v", ErrFailed, err)
+		l.failure.Store(&l.failed)
 		l.log.Error("the log failed; live writes are refused until restart", "err", err)
 		for _, r := range batch {
 			r.done <- l.failed
@@ -654,6 +769,16 @@ func (l *Log) Close() error {
 	l.ckptWG.Wait()
 	if err := l.f.Close(); err != nil {
 		return fmt.Errorf("wal: %w", err)
+	}
+	return nil
+}
+
+// Err returns what stopped the log accepting commits (it wraps ErrFailed),
+// or nil while it accepts them. A failed log stays failed until it is
+// opened again.
+func (l *Log) Err() error {
+	if p := l.failure.Load(); p != nil {
+		return *p
 	}
 	return nil
 }

@@ -149,7 +149,7 @@ func TestCutAtRandomOffsets(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	offsets := []int{0, 3, magicSize, magicSize + 1, len(full) - 1}
-	for i := 0; i < 60; i++ {
+	for i := 0; i < 120; i++ {
 		offsets = append(offsets, r.IntN(len(full)))
 	}
 	for _, cut := range offsets {
@@ -176,6 +176,9 @@ func TestCutAtRandomOffsets(t *testing.T) {
 	}
 }
 
+// A flipped bit in the last record is not a torn tail (the frame is whole,
+// its checksum fails): Open refuses, naming the file and the offset, and a
+// repair keeps the other records and sets the damaged one aside.
 func TestCorruptTailRecord(t *testing.T) {
 	dir := t.TempDir()
 	l, _ := openT(t, dir, Options{})
@@ -191,9 +194,25 @@ func TestCorruptTailRecord(t *testing.T) {
 	data, _ := os.ReadFile(seg)
 	data[len(data)-2] ^= 0xff // a flipped bit in the last record's payload
 	os.WriteFile(seg, data, 0o644)
+	_, err := Open(dir, Options{Logger: quiet}, func(Record) error { return nil })
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.File != seg || ce.Offset != int64(len(data)-headerSize-len("record 9")) {
+		t.Fatalf("Open: %v, want a CorruptError naming %s at the last record", err, seg)
+	}
+	rep, err := Repair(dir)
+	if err != nil || len(rep) != 1 || rep[0].Kept != 9 || len(rep[0].Damage) != 1 || rep[0].Damage[0].Offset != ce.Offset {
+		t.Fatalf("Repair: %v %+v", err, rep)
+	}
+	aside, err := os.ReadFile(rep[0].Damage[0].SetAside)
+	if err != nil || !bytes.Equal(aside, data[ce.Offset:]) {
+		t.Fatalf("the damaged bytes set aside: %q %v", aside, err)
+	}
 	l, got := openT(t, dir, Options{})
 	defer l.Close()
 	sameRecords(t, got, want[:9])
+	if rep, err := Repair(dir); err != nil || rep != nil {
+		t.Fatalf("a second repair: %v %+v, want nothing to do", err, rep)
+	}
 }
 
 func TestCheckpoints(t *testing.T) {
@@ -288,5 +307,34 @@ func TestReplayErrorAbortsOpen(t *testing.T) {
 	boom := errors.New("boom")
 	if _, err := Open(dir, Options{Logger: quiet}, func(Record) error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("got %v, want the replay error", err)
+	}
+}
+
+// After a failed write the log refuses every commit and Err says why,
+// until it is opened again.
+func TestErrAfterAFailedWrite(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := openT(t, dir, Options{})
+	if err := l.Commit(context.Background(), []Record{rec(1)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if l.Err() != nil {
+		t.Fatalf("Err on a healthy log: %v", l.Err())
+	}
+	l.f.Close() // the disk goes away under the log
+	if err := l.Commit(context.Background(), []Record{rec(2)}, nil); !errors.Is(err, ErrFailed) {
+		t.Fatalf("commit on a failed disk: %v, want ErrFailed", err)
+	}
+	if err := l.Err(); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Err after the failure: %v, want ErrFailed", err)
+	}
+	if err := l.Commit(context.Background(), []Record{rec(3)}, nil); !errors.Is(err, ErrFailed) {
+		t.Fatalf("the next commit: %v, want ErrFailed", err)
+	}
+	l.Close()
+	l, got := openT(t, dir, Options{})
+	defer l.Close()
+	if l.Err() != nil || len(got) != 1 {
+		t.Fatalf("reopened: Err %v, %d records, want nil and 1", l.Err(), len(got))
 	}
 }

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package main
+
+// openFilesLimit is unknown here.
+func openFilesLimit() int { return 0 }
