@@ -52,12 +52,18 @@ var story = map[string]storyEvent{
 	"~2035":          {"2035", "Gamla centrum helt avvecklat", "Old centre fully decommissioned", "zon-deformation-2035", "old_town_centre", 14},
 }
 
+// baseLayersListed says whether scene.json lists the base layers water
+// and landuse. Their files are in the bundle either way; the loader learns
+// the layers from the layer registry, and until then they stay unlisted so
+// that the bundle loads.
+const baseLayersListed = false
+
 func scene(timeline []event, lm map[string]landmark) scenes.Scene {
 	sc := scenes.Scene{
 		ID:       "kiruna",
 		Title:    "Kiruna – staden som flyttar",
 		Titles:   map[string]string{"sv": "Kiruna – staden som flyttar", "en": "Kiruna – the town that moves"},
-		Bounds:   [4]float64{20.15, 67.81, 20.36, 67.88},
+		Bounds:   [4]float64{20.10, 67.80, 20.38, 67.895},
 		Center:   [2]float64{20.262, 67.852},
 		Zoom:     13,
 		Pitch:    50,
@@ -77,6 +83,13 @@ func scene(timeline []event, lm map[string]landmark) scenes.Scene {
 				Licence: "facts, not text; each feature names its source", Note: "see scenes/kiruna/facts/README.md"},
 			{Name: "Generated ordinary buildings", Licence: "the project's own", Note: "no openly licensed building footprints for Kiruna were at hand"},
 		},
+	}
+	if baseLayersListed {
+		base := []scenes.LayerInfo{
+			{ID: waterLayer, Title: "Vatten", Titles: map[string]string{"sv": "Vatten", "en": "Water"}, Kind: "mixed", File: "water.geojson"},
+			{ID: landuseLayer, Title: "Mark", Titles: map[string]string{"sv": "Mark", "en": "Land use"}, Kind: "polygon", File: "landuse.geojson"},
+		}
+		sc.Layers = append(base, sc.Layers...)
 	}
 	pt := func(id string) [2]float64 { p := lm[id].At; return [2]float64{p[0], p[1]} }
 	for _, row := range timeline {
