@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,7 +37,7 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	var c importConfig
 	fl := pflag.NewFlagSet("import", pflag.ContinueOnError)
 	fl.SetOutput(stderr)
-	fl.StringArrayVar(&c.osm, "osm", nil, "OpenStreetMap file (.osm XML or .osm.pbf) for buildings, roads and railways; repeatable")
+	fl.StringArrayVar(&c.osm, "osm", nil, "OpenStreetMap file (.osm XML or .osm.pbf) for buildings, roads, railways, water, land use and places; repeatable")
 	fl.StringArrayVar(&c.cityjson, "cityjson", nil, "CityJSON 2.0 file (.city.json) or CityJSONSeq (.city.jsonl) for buildings; repeatable")
 	fl.StringArrayVar(&c.geojson, "geojson", nil, "GeoJSON FeatureCollection for the buildings layer, with the bundle's properties; repeatable")
 	fl.StringVar(&c.out, "out", "", "directory to write the scene bundle to (required; must be empty unless --force)")
@@ -80,9 +81,11 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%w: --from: %v", errUsage, err)
 	}
 	var (
-		all     []*twin.Feature
-		sources []scenes.Source
-		skipped int
+		all               []*twin.Feature
+		sources           []scenes.Source
+		skipped           int
+		lenient, dropped  = map[string]int{}, map[string]int{}
+		lenientEx, dropEx = map[string]string{}, map[string]string{}
 	)
 	report := func(name string, n int, skips []string, total int) {
 		fmt.Fprintf(stdout, "%s: %d features", name, n)
@@ -110,8 +113,12 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		all = append(all, res.Features...)
 		report(path, len(res.Features), skipLines(res.Skipped, func(s osm.Skip) string { return s.ID + ": " + s.Reason }), res.SkippedCount)
+		fmt.Fprintf(stdout, "  %d buildings (%d of them building parts), %d roads and railways, %d water, %d land use, %d places\n",
+			res.Buildings, res.Parts, res.Infrastructure, res.Water, res.Landuse, res.Places)
+		merge(lenient, lenientEx, res.Lenient, res.LenientExamples)
+		merge(dropped, dropEx, res.Dropped, res.DroppedExamples)
 		sources = appendSource(sources, scenes.Source{Name: "© OpenStreetMap contributors", Licence: "ODbL 1.0",
-			URL: "https://www.openstreetmap.org/copyright", Note: "buildings, roads and railways imported from " + filepath.Base(path)})
+			URL: "https://www.openstreetmap.org/copyright", Note: "buildings, roads, railways, water, land use and places imported from " + filepath.Base(path)})
 	}
 	for _, path := range c.cityjson {
 		res, err := importCityJSON(path, cityjson.Options{From: from, CRS: c.crs, SkipInvalid: !c.strict, NoSolid: true}, stderr)
@@ -164,8 +171,54 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := importer.Write(c.out, sc, all, c.force); err != nil {
 		return err
 	}
+	if line := tagCounts(lenient, lenientEx); line != "" {
+		fmt.Fprintf(stdout, "tag values read leniently (a unit, a decimal comma, the first of a list): %s\n", line)
+	}
+	if line := tagCounts(dropped, dropEx); line != "" {
+		fmt.Fprintf(stdout, "tag values dropped, not numbers the schema can hold: %s\n", line)
+	}
+	if !scenes.BaseLayersListed {
+		var n int
+		for _, f := range all {
+			if scenes.IsBaseLayer(f.Layer) {
+				n++
+			}
+		}
+		if n > 0 {
+			fmt.Fprintf(stdout, "%d water and land-use features written to water.geojson and landuse.geojson (not yet listed in scene.json)\n", n)
+		}
+	}
 	fmt.Fprintf(stdout, "wrote %s: %d features in %d layers; serve it with: kiruna-twin --scene %s\n", c.out, len(all), len(sc.Layers), c.out)
 	return nil
+}
+
+// merge adds one file's tag counts and examples to the import's.
+func merge(counts map[string]int, examples map[string]string, n map[string]int, ex map[string]string) {
+	for k, v := range n {
+		counts[k] += v
+		if _, ok := examples[k]; !ok {
+			examples[k] = ex[k]
+		}
+	}
+}
+
+// tagCounts says how many values of each tag, most first, with an example.
+func tagCounts(counts map[string]int, examples map[string]string) string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if counts[keys[i]] != counts[keys[j]] {
+			return counts[keys[i]] > counts[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s ×%d (e.g. %q)", k, counts[k], examples[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func skipLines[T any](skips []T, line func(T) string) []string {

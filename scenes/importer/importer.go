@@ -47,6 +47,8 @@ var layerTitles = map[twin.Layer][2]string{
 	twin.Pilots:         {"Piloter", "Pilots"},
 	twin.Sensors:        {"Sensorer", "Sensors"},
 	twin.Landmarks:      {"Platser", "Places"},
+	scenes.Water:        {"Vatten", "Water"},
+	scenes.Landuse:      {"Mark", "Land use"},
 }
 
 // NewScene describes a scene holding features: bounds around them (with a
@@ -105,7 +107,11 @@ func NewScene(features []*twin.Feature, meta Meta) (scenes.Scene, error) {
 	if sc.Title == "" {
 		sc.Title = "Imported scene"
 	}
-	for _, l := range twin.AllLayers {
+	order := twin.AllLayers
+	if scenes.BaseLayersListed {
+		order = append(slices.Clone(scenes.BaseLayers), order...)
+	}
+	for _, l := range order {
 		k, ok := kinds[l]
 		if !ok && l != twin.Pilots {
 			continue
@@ -163,14 +169,26 @@ func mergeKind(a, b string) string {
 // be empty or absent unless overwrite is set (then the bundle's own files
 // are replaced and other files left alone). It then loads the bundle back
 // as the server would and returns any error that loading finds.
+//
+// Features of the base layers (water, land use) go to water.geojson and
+// landuse.geojson; until scenes.BaseLayersListed, scene.json does not list
+// them and they are read back on their own. Every feature is checked
+// first (scenes.CheckWritable), so nothing is written that would not load.
 func Write(dir string, sc scenes.Scene, features []*twin.Feature, overwrite bool) error {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 && !overwrite {
 		return fmt.Errorf("%s: %w (choose another or allow overwriting)", dir, ErrNotEmpty)
 	}
 	// Check every feature first, so that a bad one writes nothing.
+	listed := map[twin.Layer]bool{}
+	for _, li := range sc.Layers {
+		listed[li.ID] = true
+	}
 	for _, f := range features {
-		if err := f.Validate(); err != nil {
+		if err := scenes.CheckWritable(f); err != nil {
 			return fmt.Errorf("feature %s: %w", f.ID, err)
+		}
+		if !listed[f.Layer] && !scenes.IsBaseLayer(f.Layer) {
+			return fmt.Errorf("feature %s: layer %s is not in the scene", f.ID, f.Layer)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -180,13 +198,21 @@ func Write(dir string, sc scenes.Scene, features []*twin.Feature, overwrite bool
 	for _, f := range features {
 		byLayer[f.Layer] = append(byLayer[f.Layer], f)
 	}
+	files := map[twin.Layer]string{}
 	for _, li := range sc.Layers {
-		if li.File == "" {
-			continue
+		if li.File != "" {
+			files[li.ID] = li.File
 		}
-		fs := byLayer[li.ID]
-		if err := writeFile(filepath.Join(dir, li.File), func(w io.Writer) error { return EncodeLayer(w, fs) }); err != nil {
-			return fmt.Errorf("layer %s: %w", li.ID, err)
+	}
+	for _, l := range scenes.BaseLayers {
+		if _, ok := files[l]; !ok && len(byLayer[l]) > 0 {
+			files[l] = string(l) + ".geojson" // pending: written, not listed
+		}
+	}
+	for l, file := range files {
+		fs := byLayer[l]
+		if err := writeFile(filepath.Join(dir, file), func(w io.Writer) error { return EncodeLayer(w, fs) }); err != nil {
+			return fmt.Errorf("layer %s: %w", l, err)
 		}
 	}
 	b, err := json.MarshalIndent(sc, "", "  ")
@@ -203,7 +229,41 @@ func Write(dir string, sc scenes.Scene, features []*twin.Feature, overwrite bool
 	if err != nil {
 		return fmt.Errorf("the written bundle does not load: %w", err)
 	}
-	return bundle.Into(twin.NewModel())
+	if err := bundle.Into(twin.NewModel()); err != nil {
+		return fmt.Errorf("the written bundle does not load: %w", err)
+	}
+	for l, file := range files {
+		if listed[l] {
+			continue
+		}
+		if _, err := LoadPending(dir, l); err != nil {
+			return fmt.Errorf("the written bundle does not load: %s: %w", file, err)
+		}
+	}
+	return nil
+}
+
+// LoadPending reads the file of a base layer that scene.json does not list
+// yet (see scenes.BaseLayersListed), checking every feature as the loader
+// will; a missing file is no features.
+func LoadPending(dir string, l twin.Layer) ([]*twin.Feature, error) {
+	data, err := os.ReadFile(filepath.Join(dir, string(l)+".geojson"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	fs, err := scenes.DecodeGeoJSON(data, l)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range fs {
+		if err := scenes.Validate(f); err != nil {
+			return nil, &twin.IndexError{Index: i, Err: err}
+		}
+	}
+	return fs, nil
 }
 
 // writeFile writes through a temporary file and a rename, so that a
@@ -243,7 +303,7 @@ func EncodeLayer(w io.Writer, fs []*twin.Feature) error {
 	}
 	var line []byte
 	for i, f := range fs {
-		if err := f.Validate(); err != nil {
+		if err := scenes.Validate(f); err != nil {
 			return fmt.Errorf("feature %s: %w", f.ID, err)
 		}
 		gf := geojson.NewFeature(orb.Round(orb.Clone(f.Geometry), 1e7))

@@ -91,3 +91,51 @@ func TestWriteLoads(t *testing.T) {
 		t.Errorf("a failed write left %v", left)
 	}
 }
+
+// A feature the loader would refuse is refused before anything is written.
+func TestWriteRefusesWhatWouldNotLoad(t *testing.T) {
+	f := &twin.Feature{ID: "r1", Layer: twin.Infrastructure, Kind: "road", Geometry: orb.LineString{{20, 67}, {20.01, 67}},
+		Life: twin.Lifespan{From: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)}, Props: map[string]any{"height": "3.2"}}
+	sc, err := NewScene([]*twin.Feature{f}, Meta{ID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	err = Write(dir, sc, []*twin.Feature{f}, false)
+	if !errors.Is(err, scenes.ErrNotWritable) {
+		t.Fatalf("got %v, want ErrNotWritable", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("wrote %d files", len(entries))
+	}
+}
+
+// Water and land use go to their own files, not yet listed in scene.json,
+// and read back.
+func TestWriteBaseLayers(t *testing.T) {
+	from := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	fs := []*twin.Feature{
+		{ID: "b", Layer: twin.Buildings, Kind: "house", Geometry: orb.Polygon{{{20, 67}, {20.001, 67}, {20.001, 67.001}, {20, 67}}}, Height: 6, Life: twin.Lifespan{From: from}},
+		{ID: "w", Layer: scenes.Water, Kind: "lake", Geometry: orb.Polygon{{{20.01, 67}, {20.02, 67}, {20.02, 67.01}, {20.01, 67}}}, Life: twin.Lifespan{From: from}},
+		{ID: "l", Layer: scenes.Landuse, Kind: "forest", Geometry: orb.Polygon{{{20.03, 67}, {20.04, 67}, {20.04, 67.01}, {20.03, 67}}}, Life: twin.Lifespan{From: from}},
+	}
+	sc, err := NewScene(fs, Meta{ID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := Write(dir, sc, fs, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range scenes.BaseLayers {
+		got, err := LoadPending(dir, l)
+		if err != nil || len(got) != 1 {
+			t.Errorf("%s: %d features, %v", l, len(got), err)
+		}
+	}
+	for _, li := range sc.Layers {
+		if scenes.IsBaseLayer(li.ID) && !scenes.BaseLayersListed {
+			t.Errorf("scene.json lists %s before the registry knows it", li.ID)
+		}
+	}
+}

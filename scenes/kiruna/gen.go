@@ -136,7 +136,7 @@ func encodeLayer(fs []*twin.Feature) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("{\"type\":\"FeatureCollection\",\"features\":[\n")
 	for i, f := range fs {
-		if err := validate(f); err != nil {
+		if err := scenes.CheckWritable(f); err != nil {
 			return nil, fmt.Errorf("feature %s: %w", f.ID, err)
 		}
 		gf := geojson.NewFeature(orb.Round(orb.Clone(f.Geometry), 1e7))
@@ -271,18 +271,6 @@ func walkLines(g orb.Geometry, fn func(orb.LineString)) {
 			fn(l)
 		}
 	}
-}
-
-// validate checks a feature as the loader will. The base layers are not
-// yet known to twin (until the layer registry lands): their features are
-// checked as if they were zones, which have the same rules.
-func validate(f *twin.Feature) error {
-	if f.Layer == waterLayer || f.Layer == landuseLayer {
-		g := *f
-		g.Layer = twin.Zones
-		return g.Validate()
-	}
-	return f.Validate()
 }
 
 func infrastructure(lm map[string]landmark, grid *centreGrid) []*twin.Feature {

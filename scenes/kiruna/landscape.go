@@ -12,12 +12,12 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// The base layers of the landscape. They are written into the bundle as
+// The base layers of the landscape, written into the bundle as
 // water.geojson and landuse.geojson; scene.json lists them once the layer
-// registry knows them (see baseLayersListed).
+// registry knows them (scenes.BaseLayersListed).
 const (
-	waterLayer   twin.Layer = "water"
-	landuseLayer twin.Layer = "landuse"
+	waterLayer   = scenes.Water
+	landuseLayer = scenes.Landuse
 )
 
 // landscapeRow is one row of facts/landscape.csv: a lake, a stream, a

@@ -24,7 +24,7 @@ func baseLayer(t *testing.T, l twin.Layer) []*twin.Feature {
 		t.Fatalf("%s: %v", l, err)
 	}
 	for i, f := range fs {
-		if err := validate(f); err != nil {
+		if err := scenes.CheckWritable(f); err != nil {
 			t.Fatalf("%s features[%d]: %v", l, i, err)
 		}
 	}

@@ -52,12 +52,6 @@ var story = map[string]storyEvent{
 	"~2035":          {"2035", "Gamla centrum helt avvecklat", "Old centre fully decommissioned", "zon-deformation-2035", "old_town_centre", 14},
 }
 
-// baseLayersListed says whether scene.json lists the base layers water
-// and landuse. Their files are in the bundle either way; the loader learns
-// the layers from the layer registry, and until then they stay unlisted so
-// that the bundle loads.
-const baseLayersListed = false
-
 func scene(timeline []event, lm map[string]landmark) scenes.Scene {
 	sc := scenes.Scene{
 		ID:       "kiruna",
@@ -84,7 +78,7 @@ func scene(timeline []event, lm map[string]landmark) scenes.Scene {
 			{Name: "Generated ordinary buildings", Licence: "the project's own", Note: "no openly licensed building footprints for Kiruna were at hand"},
 		},
 	}
-	if baseLayersListed {
+	if scenes.BaseLayersListed {
 		base := []scenes.LayerInfo{
 			{ID: waterLayer, Title: "Vatten", Titles: map[string]string{"sv": "Vatten", "en": "Water"}, Kind: "mixed", File: "water.geojson"},
 			{ID: landuseLayer, Title: "Mark", Titles: map[string]string{"sv": "Mark", "en": "Land use"}, Kind: "polygon", File: "landuse.geojson"},
