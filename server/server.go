@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/scenes"
+	"github.com/kiruna-twin/kiruna-twin/terrain"
 	"github.com/kiruna-twin/kiruna-twin/tiles"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +55,7 @@ type Server struct {
 	live    *liveState                      // sensors, readings, /ws; see live.go
 	pilots  atomic.Pointer[twin.PilotStore] // see pilots.go
 	limiter *tenantLimiter                  // writes per company; see ratelimit.go
+	terrain atomic.Pointer[terrain.Tiles]   // the elevation model's tiles; see terrain.go
 }
 
 // New wires every route. The server answers /healthz at once and /readyz
@@ -109,6 +111,7 @@ func (s *Server) routes() {
 	s.featureRoutes()                                                     // features.go
 	s.liveRoutes()                                                        // live.go: sensors, readings, /ws
 	s.pilotRoutes()                                                       // pilots.go: companies' overlays
+	s.terrainRoutes()                                                     // terrain.go: raster-dem tiles
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)                           // static.go: the viewer
 	s.mux.HandleFunc("GET "+viewerPrefix+"{path...}", s.handleViewerFile) // static.go
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/kiruna-twin/kiruna-twin/scenes/cityjson"
 	"github.com/kiruna-twin/kiruna-twin/scenes/importer"
 	"github.com/kiruna-twin/kiruna-twin/scenes/osm"
+	"github.com/kiruna-twin/kiruna-twin/terrain"
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/paulmach/orb"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -27,6 +29,7 @@ import (
 // importConfig is the import command's command line.
 type importConfig struct {
 	osm, cityjson, geojson []string
+	dem                    string
 	out, title, id         string
 	from                   string
 	crs                    string
@@ -40,6 +43,7 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	fl.StringArrayVar(&c.osm, "osm", nil, "OpenStreetMap file (.osm XML or .osm.pbf) for buildings, roads, railways, water, land use and places; repeatable")
 	fl.StringArrayVar(&c.cityjson, "cityjson", nil, "CityJSON 2.0 file (.city.json) or CityJSONSeq (.city.jsonl) for buildings; repeatable")
 	fl.StringArrayVar(&c.geojson, "geojson", nil, "GeoJSON FeatureCollection for the buildings layer, with the bundle's properties; repeatable")
+	fl.StringVar(&c.dem, "dem", "", "elevation model, a GeoTIFF in WGS84, Web Mercator or SWEREF 99 TM (or another system the importer knows), stored in the bundle for terrain")
 	fl.StringVar(&c.out, "out", "", "directory to write the scene bundle to (required; must be empty unless --force)")
 	fl.StringVar(&c.title, "title", "", "the scene's title (default: from the first input's name)")
 	fl.StringVar(&c.id, "id", "", "the scene's id (default: from the title)")
@@ -48,7 +52,7 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	fl.BoolVar(&c.force, "force", false, "write into --out even if it holds files (the bundle's files are replaced)")
 	fl.BoolVar(&c.strict, "strict", false, "fail on the first building that cannot be imported instead of skipping it")
 	fl.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: kiruna-twin import [--osm FILE] [--cityjson FILE] [--geojson FILE] --out DIR [flags]\n\n"+
+		fmt.Fprintf(stderr, "Usage: kiruna-twin import [--osm FILE] [--cityjson FILE] [--geojson FILE] [--dem FILE.tif] --out DIR [flags]\n\n"+
 			"Imports OpenStreetMap, CityJSON and GeoJSON data into a scene bundle that\n"+
 			"\"kiruna-twin --scene DIR\" serves. Bounds, camera and timeline come from the data.\n\nFlags:\n%s", fl.FlagUsages())
 	}
@@ -64,8 +68,8 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	if c.out == "" {
 		return c, fmt.Errorf("%w: import needs --out DIR", errUsage)
 	}
-	if len(c.osm)+len(c.cityjson)+len(c.geojson) == 0 {
-		return c, fmt.Errorf("%w: import needs at least one --osm, --cityjson or --geojson file", errUsage)
+	if len(c.osm)+len(c.cityjson)+len(c.geojson) == 0 && c.dem == "" {
+		return c, fmt.Errorf("%w: import needs at least one --osm, --cityjson, --geojson or --dem file", errUsage)
 	}
 	return c, nil
 }
@@ -152,7 +156,22 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		report(path, len(fs), nil, 0)
 		sources = appendSource(sources, scenes.Source{Name: filepath.Base(path), Licence: "see the data's own terms", Note: "buildings imported from GeoJSON"})
 	}
-	if len(all) == 0 {
+	var dem *terrain.DEM
+	if c.dem != "" {
+		data, err := os.ReadFile(c.dem)
+		if err != nil {
+			return err
+		}
+		if dem, err = terrain.Decode(data); err != nil {
+			return fmt.Errorf("%s: %w", c.dem, err)
+		}
+		lo, hi := dem.Range()
+		b := dem.Bounds()
+		fmt.Fprintf(stdout, "%s: elevation model of %d × %d cells in WGS84, %.1f to %.1f m, over [%.5f, %.5f, %.5f, %.5f]\n",
+			c.dem, dem.W, dem.H, lo, hi, b[0], b[1], b[2], b[3])
+		sources = appendSource(sources, scenes.Source{Name: filepath.Base(c.dem), Licence: "see the data's own terms", Note: "elevation model (terrain)"})
+	}
+	if len(all) == 0 && dem == nil {
 		return fmt.Errorf("nothing to import: the inputs hold no buildings, roads or railways")
 	}
 
@@ -164,11 +183,19 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if id == "" {
 		id = slug(title)
 	}
-	sc, err := importer.NewScene(all, importer.Meta{ID: id, Title: title, Sources: sources})
+	meta := importer.Meta{ID: id, Title: title, Sources: sources, From: from}
+	if dem != nil {
+		b := dem.Bounds()
+		meta.Extent = orb.Bound{Min: orb.Point{b[0], b[1]}, Max: orb.Point{b[2], b[3]}}
+	}
+	sc, err := importer.NewScene(all, meta)
 	if err != nil {
 		return err
 	}
-	if err := importer.Write(c.out, sc, all, c.force); err != nil {
+	if dem != nil {
+		sc.Terrain = &scenes.Terrain{Source: filepath.Base(c.dem)}
+	}
+	if err := importer.WriteBundle(c.out, sc, all, dem, c.force); err != nil {
 		return err
 	}
 	if line := tagCounts(lenient, lenientEx); line != "" {
@@ -243,10 +270,10 @@ func appendSource(ss []scenes.Source, s scenes.Source) []scenes.Source {
 }
 
 func firstInputName(c importConfig) string {
-	for _, l := range [][]string{c.cityjson, c.osm, c.geojson} {
+	for _, l := range [][]string{c.cityjson, c.osm, c.geojson, {c.dem}} {
 		if len(l) > 0 {
 			name := filepath.Base(l[0])
-			for _, ext := range []string{".osm.pbf", ".city.jsonl", ".city.json", ".geojson", ".osm", ".json", ".pbf"} {
+			for _, ext := range []string{".tif", ".tiff", ".osm.pbf", ".city.jsonl", ".city.json", ".geojson", ".osm", ".json", ".pbf"} {
 				name = strings.TrimSuffix(name, ext)
 			}
 			return name

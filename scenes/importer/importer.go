@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/scenes"
+	"github.com/kiruna-twin/kiruna-twin/terrain"
+	"github.com/kiruna-twin/kiruna-twin/terrain/geotiff"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
@@ -37,6 +39,11 @@ type Meta struct {
 	// Now is the wall clock, for the end of the timeline; zero means
 	// time.Now().
 	Now time.Time
+	// Extent, when not empty, is an area the scene covers besides its
+	// features (an elevation model's); a scene of an extent alone is
+	// allowed, its timeline starting at From.
+	Extent orb.Bound
+	From   time.Time
 }
 
 // Layer titles in Swedish and English, as the built-in scene has them.
@@ -57,7 +64,7 @@ var layerTitles = map[twin.Layer][2]string{
 // the latest date or today, a layer for each layer with features, and an
 // empty pilots layer for companies' uploads.
 func NewScene(features []*twin.Feature, meta Meta) (scenes.Scene, error) {
-	if len(features) == 0 {
+	if len(features) == 0 && meta.Extent.IsZero() {
 		return scenes.Scene{}, ErrNoFeatures
 	}
 	now := meta.Now
@@ -68,6 +75,15 @@ func NewScene(features []*twin.Feature, meta Meta) (scenes.Scene, error) {
 	first := true
 	kinds := map[twin.Layer]string{}
 	minYear, maxYear := math.Inf(1), twin.DecimalYear(now)
+	if !meta.Extent.IsZero() {
+		bound, first = meta.Extent, false
+		if !meta.From.IsZero() {
+			minYear = twin.DecimalYear(meta.From)
+		}
+	}
+	if math.IsInf(minYear, 1) && len(features) == 0 {
+		minYear = 1900
+	}
 	for _, f := range features {
 		b := f.Geometry.Bound()
 		if first {
@@ -175,6 +191,16 @@ func mergeKind(a, b string) string {
 // them and they are read back on their own. Every feature is checked
 // first (scenes.CheckWritable), so nothing is written that would not load.
 func Write(dir string, sc scenes.Scene, features []*twin.Feature, overwrite bool) error {
+	return WriteBundle(dir, sc, features, nil, overwrite)
+}
+
+// DEMFile is the name of the elevation model in a bundle.
+const DEMFile = "dem.tif"
+
+// WriteBundle is Write with an elevation model: when dem is not nil it is
+// written as dem.tif (a GeoTIFF in WGS84) and named in the scene's
+// terrain.
+func WriteBundle(dir string, sc scenes.Scene, features []*twin.Feature, dem *terrain.DEM, overwrite bool) error {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 && !overwrite {
 		return fmt.Errorf("%s: %w (choose another or allow overwriting)", dir, ErrNotEmpty)
 	}
@@ -213,6 +239,15 @@ func Write(dir string, sc scenes.Scene, features []*twin.Feature, overwrite bool
 		fs := byLayer[l]
 		if err := writeFile(filepath.Join(dir, file), func(w io.Writer) error { return EncodeLayer(w, fs) }); err != nil {
 			return fmt.Errorf("layer %s: %w", l, err)
+		}
+	}
+	if dem != nil {
+		if sc.Terrain == nil {
+			sc.Terrain = &scenes.Terrain{}
+		}
+		sc.Terrain.File = DEMFile
+		if err := writeFile(filepath.Join(dir, DEMFile), func(w io.Writer) error { return geotiff.Encode(w, dem.Image()) }); err != nil {
+			return fmt.Errorf("elevation model: %w", err)
 		}
 	}
 	b, err := json.MarshalIndent(sc, "", "  ")

@@ -119,7 +119,8 @@ func Generate() (map[string][]byte, error) {
 		"The landscape (water.geojson, landuse.geojson: %d lakes, streams and areas, and the new centre's %d streets and %d blocks) is made from facts/landscape.csv: "+
 		"lakes as outlines of their sourced area round their sourced point, along the orientation the sources suggest; the mine, the works and the yards "+
 		"from the sources' points, lengths and dates; forest and mire as patches grown from guessed centres until they meet the town; each feature's "+
-		"confidence and the notes of facts/landscape.csv say which parts are sourced and which are guessed.",
+		"confidence and the notes of facts/landscape.csv say which parts are sourced and which are guessed. "+
+		"No elevation model of Kiruna was at hand: the scene has no terrain (no DEM is invented).",
 		len(gen), len(layers[twin.Buildings]), len(streets), len(placed), len(land.water)+len(land.landuse), len(centreSt), len(blocks))
 	b, err := json.MarshalIndent(sc, "", "  ")
 	if err != nil {
