@@ -125,7 +125,11 @@ func NewScene(features []*twin.Feature, meta Meta) (scenes.Scene, error) {
 	}
 	order := twin.AllLayers
 	if scenes.BaseLayersListed {
-		order = append(slices.Clone(scenes.BaseLayers), order...)
+		for _, l := range slices.Backward(scenes.BaseLayers) {
+			if !slices.Contains(order, l) {
+				order = append([]twin.Layer{l}, order...)
+			}
+		}
 	}
 	for _, l := range order {
 		k, ok := kinds[l]

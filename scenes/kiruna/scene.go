@@ -83,7 +83,7 @@ func scene(timeline []event, lm map[string]landmark) scenes.Scene {
 			{ID: waterLayer, Title: "Vatten", Titles: map[string]string{"sv": "Vatten", "en": "Water"}, Kind: "mixed", File: "water.geojson"},
 			{ID: landuseLayer, Title: "Mark", Titles: map[string]string{"sv": "Mark", "en": "Land use"}, Kind: "polygon", File: "landuse.geojson"},
 		}
-		sc.Layers = append(base, sc.Layers...)
+		sc.Layers = append(base, sc.Layers...) // listed once: the registry's layers are not in sc.Layers yet
 	}
 	pt := func(id string) [2]float64 { p := lm[id].At; return [2]float64{p[0], p[1]} }
 	for _, row := range timeline {
