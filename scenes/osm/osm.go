@@ -44,6 +44,7 @@ import (
 	"github.com/kiruna-twin/kiruna-twin/scenes/internal/footprint"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 	posm "github.com/paulmach/osm"
 	"github.com/paulmach/osm/osmgeojson"
 	"github.com/paulmach/osm/osmpbf"
@@ -529,6 +530,7 @@ func (b *builder) build() {
 			put(f)
 		}
 	}
+	linkParts(blds)
 	byID := func(a, c *twin.Feature) int { return cmp.Compare(a.ID, c.ID) }
 	for _, fs := range [][]*twin.Feature{blds, infra, water, land, places} {
 		slices.SortFunc(fs, byID)
@@ -560,6 +562,61 @@ func (b *builder) areaWay(w *way) *twin.Feature {
 	poly := orb.Polygon{ring}
 	footprint.Orient(poly)
 	return b.area(w.kind, oid, fmt.Sprintf("osm-w%d", w.id), poly, w.tags)
+}
+
+// linkParts ties each building part to the building whose outline holds
+// its centre: the part gets the property building (the outline's id), the
+// outline building_parts (how many), so that a 3D view can draw the parts
+// instead of the outline. Buildings are found through a grid of about
+// 100 m cells.
+func linkParts(blds []*twin.Feature) {
+	const cell = 0.001
+	key := func(p orb.Point) [2]int { return [2]int{int(math.Floor(p[0] / cell)), int(math.Floor(p[1] / cell))} }
+	grid := map[[2]int][]*twin.Feature{}
+	hasParts := false
+	for _, f := range blds {
+		if f.Kind == "building_part" {
+			hasParts = true
+			continue
+		}
+		b := f.Geometry.Bound()
+		lo, hi := key(b.Min), key(b.Max)
+		if (hi[0]-lo[0]+1)*(hi[1]-lo[1]+1) > 400 {
+			continue // over 2 km across: not a building that holds parts
+		}
+		for x := lo[0]; x <= hi[0]; x++ {
+			for y := lo[1]; y <= hi[1]; y++ {
+				grid[[2]int{x, y}] = append(grid[[2]int{x, y}], f)
+			}
+		}
+	}
+	if !hasParts {
+		return
+	}
+	for _, p := range blds {
+		if p.Kind != "building_part" {
+			continue
+		}
+		c := p.Geometry.Bound().Center()
+		for _, f := range grid[key(c)] {
+			if contains(f.Geometry, c) {
+				p.Props["building"] = f.ID
+				n, _ := f.Props["building_parts"].(float64)
+				f.Props["building_parts"] = n + 1
+				break
+			}
+		}
+	}
+}
+
+func contains(g orb.Geometry, p orb.Point) bool {
+	switch g := g.(type) {
+	case orb.Polygon:
+		return planar.PolygonContains(g, p)
+	case orb.MultiPolygon:
+		return planar.MultiPolygonContains(g, p)
+	}
+	return false
 }
 
 // area makes the feature of a building, part, water or land-use area.

@@ -82,6 +82,11 @@ func TestSmallTownTags(t *testing.T) {
 		if f.Kind == "building_part" && f.Props["roof:shape"] == nil {
 			t.Errorf("%s: building part without its roof:shape", f.ID)
 		}
+		if f.Kind == "building_part" {
+			if o := byID(res.Features)[f.Prop("building")]; o == nil || o.Props["building_parts"] != 2.0 {
+				t.Errorf("%s: not tied to an outline with two parts (%q)", f.ID, f.Prop("building"))
+			}
+		}
 	}
 	if bridges != 3 { // "3.2", "4.5 m", "3;4"; "low" is dropped
 		t.Errorf("%d bridges with a height, want 3", bridges)
