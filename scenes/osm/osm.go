@@ -658,13 +658,16 @@ func waterKind(t posm.Tags) string {
 	return "water"
 }
 
-// landKind: forest for landuse=forest and natural=wood, else the landuse
-// value, else the natural or leisure value.
+// landKind: forest for landuse=forest and natural=wood, mine for
+// landuse=industrial with industrial=mine, else the landuse value, else
+// the natural or leisure value.
 func landKind(t posm.Tags) string {
 	lu := t.Find("landuse")
 	switch {
 	case lu == "forest" || t.Find("natural") == "wood":
 		return "forest"
+	case lu == "industrial" && t.Find("industrial") == "mine":
+		return "mine"
 	case lu != "" && lu != "no":
 		return kindOf(lu, "landuse")
 	case naturalLand[t.Find("natural")]:
@@ -764,7 +767,7 @@ var keptTags = []string{
 	"roof:shape", "roof:colour", "roof:material", "building:colour", "building:material",
 	"addr:street", "addr:housenumber", "addr:postcode", "addr:city",
 	"highway", "railway", "ref", "bridge", "tunnel", "layer", "service", "usage", "electrified", "maxspeed", "surface", "oneway",
-	"natural", "landuse", "leisure", "water", "waterway", "wetland", "leaf_type", "intermittent", "place", "population",
+	"natural", "landuse", "leisure", "industrial", "water", "waterway", "wetland", "leaf_type", "intermittent", "place", "population",
 	"wikidata", "wikipedia", "name:sv", "name:en", "name:se", "name:fi",
 }
 
