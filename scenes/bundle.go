@@ -12,6 +12,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/kiruna-twin/kiruna-twin/terrain"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 )
 
@@ -37,6 +38,15 @@ type Scene struct {
 	Sources  []Source    `json:"sources,omitempty"`
 	// Generated says, in words, which features a generator made.
 	Generated string `json:"generated,omitempty"`
+	// Terrain names the scene's elevation model; absent when it has none.
+	Terrain *Terrain `json:"terrain,omitempty"`
+}
+
+// Terrain is a scene's elevation model: a GeoTIFF in the bundle (WGS84,
+// as kiruna-twin import --dem writes it, or any system scenes/crs knows).
+type Terrain struct {
+	File   string `json:"file"`
+	Source string `json:"source,omitempty"` // where the heights come from, with its licence
 }
 
 // Timeline is the span of the scene in decimal years. Now is the scene's
@@ -94,7 +104,9 @@ type Source struct {
 type Bundle struct {
 	Scene    Scene
 	Features []*twin.Feature
-	origins  []origin
+	// DEM is the scene's elevation model, nil when it has none.
+	DEM     *terrain.DEM
+	origins []origin
 }
 
 type origin struct {
@@ -134,6 +146,15 @@ func Load(fsys fs.FS) (*Bundle, error) {
 		return nil, &LoadError{File: "scene.json", Err: err}
 	}
 	b := &Bundle{Scene: s}
+	if t := s.Terrain; t != nil {
+		data, err := fs.ReadFile(fsys, path.Clean(t.File))
+		if err != nil {
+			return nil, &LoadError{File: t.File, Err: err}
+		}
+		if b.DEM, err = terrain.Decode(data); err != nil {
+			return nil, &LoadError{File: t.File, Err: err}
+		}
+	}
 	seen := map[string]origin{}
 	for _, li := range s.Layers {
 		if li.File == "" {
@@ -217,6 +238,9 @@ func (s *Scene) check() error {
 		if l.File != "" && !fs.ValidPath(path.Clean(l.File)) {
 			return bad(fmt.Sprintf("layers[%d].file", i), "%q must be a path inside the bundle", l.File)
 		}
+	}
+	if s.Terrain != nil && (s.Terrain.File == "" || !fs.ValidPath(path.Clean(s.Terrain.File))) {
+		return bad("terrain.file", "%q must be a path inside the bundle", s.Terrain.File)
 	}
 	for i := range s.Events {
 		ev := &s.Events[i]

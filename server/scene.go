@@ -24,6 +24,7 @@ type sceneBody struct {
 	Sources   []scenes.Source    `json:"sources"`
 	Generated string             `json:"generated,omitempty"`
 	Counts    map[twin.Layer]int `json:"counts"`
+	Terrain   *terrainInfo       `json:"terrain"` // null: the scene has no elevation model
 }
 
 type sceneLayer struct {
@@ -44,7 +45,7 @@ func (s *Server) handleScene(w http.ResponseWriter, r *http.Request) {
 		ID: sc.ID, Title: sc.Title, Titles: sc.Titles, Bounds: sc.Bounds, Center: sc.Center,
 		Zoom: sc.Zoom, Pitch: sc.Pitch, Bearing: sc.Bearing, Timeline: sc.Timeline,
 		Views: sc.Views, Events: sc.Events, Sources: sc.Sources, Generated: sc.Generated,
-		Counts: map[twin.Layer]int{},
+		Counts: map[twin.Layer]int{}, Terrain: s.terrainInfo(),
 	}
 	body.Timeline.Now = sc.Now(s.cfg.Clock())
 	if body.Views == nil {

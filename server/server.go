@@ -15,6 +15,7 @@ import (
 	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/server/connlimit"
 	"github.com/kiruna-twin/kiruna-twin/server/proxy"
+	"github.com/kiruna-twin/kiruna-twin/terrain"
 	"github.com/kiruna-twin/kiruna-twin/tiles"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/kiruna-twin/kiruna-twin/twin/live"
@@ -80,6 +81,7 @@ type Server struct {
 	limiter  *tenantLimiter                  // writes per company; see ratelimit.go
 	inFlight *connlimit.Counter              // requests in flight per client address
 	wsOpen   *connlimit.Counter              // WebSockets open per client address
+	terrain  atomic.Pointer[terrain.Tiles]   // the elevation model's tiles; see terrain.go
 }
 
 // New wires every route. The server answers /healthz at once and /readyz
@@ -144,6 +146,7 @@ func (s *Server) routes() {
 	s.featureRoutes()                                                     // features.go
 	s.liveRoutes()                                                        // live.go: sensors, readings, /ws
 	s.pilotRoutes()                                                       // pilots.go: companies' overlays
+	s.terrainRoutes()                                                     // terrain.go: raster-dem tiles
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)                           // static.go: the viewer
 	s.mux.HandleFunc("GET "+viewerPrefix+"{path...}", s.handleViewerFile) // static.go
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/kiruna-twin/kiruna-twin/static"
 	"github.com/kiruna-twin/kiruna-twin/tiles"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -276,7 +274,7 @@ func (s *Server) handleTileJSON(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
-	body := bytes.ReplaceAll(static.Style(), []byte("{{origin}}"), []byte(originVary(w, r)))
+	body := s.styleBody(originVary(w, r)) // terrain.go
 	etag := fmt.Sprintf(`"%016x"`, xxhash.Sum64(body))
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache")

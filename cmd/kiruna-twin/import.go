@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +18,9 @@ import (
 	"github.com/kiruna-twin/kiruna-twin/scenes/cityjson"
 	"github.com/kiruna-twin/kiruna-twin/scenes/importer"
 	"github.com/kiruna-twin/kiruna-twin/scenes/osm"
+	"github.com/kiruna-twin/kiruna-twin/terrain"
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/paulmach/orb"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -26,6 +29,7 @@ import (
 // importConfig is the import command's command line.
 type importConfig struct {
 	osm, cityjson, geojson []string
+	dem                    string
 	out, title, id         string
 	from                   string
 	crs                    string
@@ -36,9 +40,10 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	var c importConfig
 	fl := pflag.NewFlagSet("import", pflag.ContinueOnError)
 	fl.SetOutput(stderr)
-	fl.StringArrayVar(&c.osm, "osm", nil, "OpenStreetMap file (.osm XML or .osm.pbf) for buildings, roads and railways; repeatable")
+	fl.StringArrayVar(&c.osm, "osm", nil, "OpenStreetMap file (.osm XML or .osm.pbf) for buildings, roads, railways, water, land use and places; repeatable")
 	fl.StringArrayVar(&c.cityjson, "cityjson", nil, "CityJSON 2.0 file (.city.json) or CityJSONSeq (.city.jsonl) for buildings; repeatable")
 	fl.StringArrayVar(&c.geojson, "geojson", nil, "GeoJSON FeatureCollection for the buildings layer, with the bundle's properties; repeatable")
+	fl.StringVar(&c.dem, "dem", "", "elevation model, a GeoTIFF in WGS84, Web Mercator or SWEREF 99 TM (or another system the importer knows), stored in the bundle for terrain")
 	fl.StringVar(&c.out, "out", "", "directory to write the scene bundle to (required; must be empty unless --force)")
 	fl.StringVar(&c.title, "title", "", "the scene's title (default: from the first input's name)")
 	fl.StringVar(&c.id, "id", "", "the scene's id (default: from the title)")
@@ -47,7 +52,7 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	fl.BoolVar(&c.force, "force", false, "write into --out even if it holds files (the bundle's files are replaced)")
 	fl.BoolVar(&c.strict, "strict", false, "fail on the first building that cannot be imported instead of skipping it")
 	fl.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: kiruna-twin import [--osm FILE] [--cityjson FILE] [--geojson FILE] --out DIR [flags]\n\n"+
+		fmt.Fprintf(stderr, "Usage: kiruna-twin import [--osm FILE] [--cityjson FILE] [--geojson FILE] [--dem FILE.tif] --out DIR [flags]\n\n"+
 			"Imports OpenStreetMap, CityJSON and GeoJSON data into a scene bundle that\n"+
 			"\"kiruna-twin --scene DIR\" serves. Bounds, camera and timeline come from the data.\n\nFlags:\n%s", fl.FlagUsages())
 	}
@@ -63,8 +68,8 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	if c.out == "" {
 		return c, fmt.Errorf("%w: import needs --out DIR", errUsage)
 	}
-	if len(c.osm)+len(c.cityjson)+len(c.geojson) == 0 {
-		return c, fmt.Errorf("%w: import needs at least one --osm, --cityjson or --geojson file", errUsage)
+	if len(c.osm)+len(c.cityjson)+len(c.geojson) == 0 && c.dem == "" {
+		return c, fmt.Errorf("%w: import needs at least one --osm, --cityjson, --geojson or --dem file", errUsage)
 	}
 	return c, nil
 }
@@ -80,9 +85,11 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%w: --from: %v", errUsage, err)
 	}
 	var (
-		all     []*twin.Feature
-		sources []scenes.Source
-		skipped int
+		all               []*twin.Feature
+		sources           []scenes.Source
+		skipped           int
+		lenient, dropped  = map[string]int{}, map[string]int{}
+		lenientEx, dropEx = map[string]string{}, map[string]string{}
 	)
 	report := func(name string, n int, skips []string, total int) {
 		fmt.Fprintf(stdout, "%s: %d features", name, n)
@@ -110,8 +117,12 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		all = append(all, res.Features...)
 		report(path, len(res.Features), skipLines(res.Skipped, func(s osm.Skip) string { return s.ID + ": " + s.Reason }), res.SkippedCount)
+		fmt.Fprintf(stdout, "  %d buildings (%d of them building parts), %d roads and railways, %d water, %d land use, %d places\n",
+			res.Buildings, res.Parts, res.Infrastructure, res.Water, res.Landuse, res.Places)
+		merge(lenient, lenientEx, res.Lenient, res.LenientExamples)
+		merge(dropped, dropEx, res.Dropped, res.DroppedExamples)
 		sources = appendSource(sources, scenes.Source{Name: "© OpenStreetMap contributors", Licence: "ODbL 1.0",
-			URL: "https://www.openstreetmap.org/copyright", Note: "buildings, roads and railways imported from " + filepath.Base(path)})
+			URL: "https://www.openstreetmap.org/copyright", Note: "buildings, roads, railways, water, land use and places imported from " + filepath.Base(path)})
 	}
 	for _, path := range c.cityjson {
 		res, err := importCityJSON(path, cityjson.Options{From: from, CRS: c.crs, SkipInvalid: !c.strict, NoSolid: true}, stderr)
@@ -145,7 +156,22 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		report(path, len(fs), nil, 0)
 		sources = appendSource(sources, scenes.Source{Name: filepath.Base(path), Licence: "see the data's own terms", Note: "buildings imported from GeoJSON"})
 	}
-	if len(all) == 0 {
+	var dem *terrain.DEM
+	if c.dem != "" {
+		data, err := os.ReadFile(c.dem)
+		if err != nil {
+			return err
+		}
+		if dem, err = terrain.Decode(data); err != nil {
+			return fmt.Errorf("%s: %w", c.dem, err)
+		}
+		lo, hi := dem.Range()
+		b := dem.Bounds()
+		fmt.Fprintf(stdout, "%s: elevation model of %d × %d cells in WGS84, %.1f to %.1f m, over [%.5f, %.5f, %.5f, %.5f]\n",
+			c.dem, dem.W, dem.H, lo, hi, b[0], b[1], b[2], b[3])
+		sources = appendSource(sources, scenes.Source{Name: filepath.Base(c.dem), Licence: "see the data's own terms", Note: "elevation model (terrain)"})
+	}
+	if len(all) == 0 && dem == nil {
 		return fmt.Errorf("nothing to import: the inputs hold no buildings, roads or railways")
 	}
 
@@ -157,15 +183,58 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if id == "" {
 		id = slug(title)
 	}
-	sc, err := importer.NewScene(all, importer.Meta{ID: id, Title: title, Sources: sources})
+	meta := importer.Meta{ID: id, Title: title, Sources: sources, From: from}
+	if dem != nil {
+		b := dem.Bounds()
+		meta.Extent = orb.Bound{Min: orb.Point{b[0], b[1]}, Max: orb.Point{b[2], b[3]}}
+	}
+	sc, err := importer.NewScene(all, meta)
 	if err != nil {
 		return err
 	}
-	if err := importer.Write(c.out, sc, all, c.force); err != nil {
+	if dem != nil {
+		sc.Terrain = &scenes.Terrain{Source: filepath.Base(c.dem)}
+	}
+	if err := importer.WriteBundle(c.out, sc, all, dem, c.force); err != nil {
 		return err
+	}
+	if line := tagCounts(lenient, lenientEx); line != "" {
+		fmt.Fprintf(stdout, "tag values read leniently (a unit, a decimal comma, the first of a list): %s\n", line)
+	}
+	if line := tagCounts(dropped, dropEx); line != "" {
+		fmt.Fprintf(stdout, "tag values dropped, not numbers the schema can hold: %s\n", line)
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d features in %d layers; serve it with: kiruna-twin --scene %s\n", c.out, len(all), len(sc.Layers), c.out)
 	return nil
+}
+
+// merge adds one file's tag counts and examples to the import's.
+func merge(counts map[string]int, examples map[string]string, n map[string]int, ex map[string]string) {
+	for k, v := range n {
+		counts[k] += v
+		if _, ok := examples[k]; !ok {
+			examples[k] = ex[k]
+		}
+	}
+}
+
+// tagCounts says how many values of each tag, most first, with an example.
+func tagCounts(counts map[string]int, examples map[string]string) string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if counts[keys[i]] != counts[keys[j]] {
+			return counts[keys[i]] > counts[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s ×%d (e.g. %q)", k, counts[k], examples[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func skipLines[T any](skips []T, line func(T) string) []string {
@@ -190,10 +259,10 @@ func appendSource(ss []scenes.Source, s scenes.Source) []scenes.Source {
 }
 
 func firstInputName(c importConfig) string {
-	for _, l := range [][]string{c.cityjson, c.osm, c.geojson} {
+	for _, l := range [][]string{c.cityjson, c.osm, c.geojson, {c.dem}} {
 		if len(l) > 0 {
 			name := filepath.Base(l[0])
-			for _, ext := range []string{".osm.pbf", ".city.jsonl", ".city.json", ".geojson", ".osm", ".json", ".pbf"} {
+			for _, ext := range []string{".tif", ".tiff", ".osm.pbf", ".city.jsonl", ".city.json", ".geojson", ".osm", ".json", ".pbf"} {
 				name = strings.TrimSuffix(name, ext)
 			}
 			return name

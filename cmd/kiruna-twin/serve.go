@@ -169,7 +169,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 		_ = httpSrv.Close()
 		return fmt.Errorf("loading the %s: %w", sceneName, err)
 	}
-	srv.Tiler().Warm() // prepare the tile layers before the first tile asks
+	srv.Tiler().Warm()    // prepare the tile layers before the first tile asks
+	srv.SetTerrain(b.DEM) // nil: the scene has no elevation model
 	// The live state: sensors and readings, durable under --data (live.go),
 	// open before /readyz says ready.
 	stopLive, err := startLive(ctx, c, model, b.Scene.Location(), srv, log)

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/scenes"
+	"github.com/kiruna-twin/kiruna-twin/terrain"
+	"github.com/kiruna-twin/kiruna-twin/terrain/geotiff"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
@@ -37,6 +39,11 @@ type Meta struct {
 	// Now is the wall clock, for the end of the timeline; zero means
 	// time.Now().
 	Now time.Time
+	// Extent, when not empty, is an area the scene covers besides its
+	// features (an elevation model's); a scene of an extent alone is
+	// allowed, its timeline starting at From.
+	Extent orb.Bound
+	From   time.Time
 }
 
 // NewScene describes a scene holding features: bounds around them (with a
@@ -45,7 +52,7 @@ type Meta struct {
 // the latest date or today, a layer for each layer with features, and an
 // empty pilots layer for companies' uploads.
 func NewScene(features []*twin.Feature, meta Meta) (scenes.Scene, error) {
-	if len(features) == 0 {
+	if len(features) == 0 && meta.Extent.IsZero() {
 		return scenes.Scene{}, ErrNoFeatures
 	}
 	now := meta.Now
@@ -56,6 +63,15 @@ func NewScene(features []*twin.Feature, meta Meta) (scenes.Scene, error) {
 	first := true
 	kinds := map[twin.Layer]string{}
 	minYear, maxYear := math.Inf(1), twin.DecimalYear(now)
+	if !meta.Extent.IsZero() {
+		bound, first = meta.Extent, false
+		if !meta.From.IsZero() {
+			minYear = twin.DecimalYear(meta.From)
+		}
+	}
+	if math.IsInf(minYear, 1) && len(features) == 0 {
+		minYear = 1900
+	}
 	for _, f := range features {
 		b := f.Geometry.Bound()
 		if first {
@@ -153,14 +169,34 @@ func mergeKind(a, b string) string {
 // be empty or absent unless overwrite is set (then the bundle's own files
 // are replaced and other files left alone). It then loads the bundle back
 // as the server would and returns any error that loading finds.
+//
+// Every feature is checked first (scenes.CheckWritable), so nothing is
+// written that would not load.
 func Write(dir string, sc scenes.Scene, features []*twin.Feature, overwrite bool) error {
+	return WriteBundle(dir, sc, features, nil, overwrite)
+}
+
+// DEMFile is the name of the elevation model in a bundle.
+const DEMFile = "dem.tif"
+
+// WriteBundle is Write with an elevation model: when dem is not nil it is
+// written as dem.tif (a GeoTIFF in WGS84) and named in the scene's
+// terrain.
+func WriteBundle(dir string, sc scenes.Scene, features []*twin.Feature, dem *terrain.DEM, overwrite bool) error {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 && !overwrite {
 		return fmt.Errorf("%s: %w (choose another or allow overwriting)", dir, ErrNotEmpty)
 	}
 	// Check every feature first, so that a bad one writes nothing.
+	listed := map[twin.Layer]bool{}
+	for _, li := range sc.Layers {
+		listed[li.ID] = true
+	}
 	for _, f := range features {
-		if err := f.Validate(); err != nil {
+		if err := scenes.CheckWritable(f); err != nil {
 			return fmt.Errorf("feature %s: %w", f.ID, err)
+		}
+		if !listed[f.Layer] {
+			return fmt.Errorf("feature %s: layer %s is not in the scene", f.ID, f.Layer)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -170,13 +206,25 @@ func Write(dir string, sc scenes.Scene, features []*twin.Feature, overwrite bool
 	for _, f := range features {
 		byLayer[f.Layer] = append(byLayer[f.Layer], f)
 	}
+	files := map[twin.Layer]string{}
 	for _, li := range sc.Layers {
-		if li.File == "" {
-			continue
+		if li.File != "" {
+			files[li.ID] = li.File
 		}
-		fs := byLayer[li.ID]
-		if err := writeFile(filepath.Join(dir, li.File), func(w io.Writer) error { return EncodeLayer(w, fs) }); err != nil {
-			return fmt.Errorf("layer %s: %w", li.ID, err)
+	}
+	for l, file := range files {
+		fs := byLayer[l]
+		if err := writeFile(filepath.Join(dir, file), func(w io.Writer) error { return EncodeLayer(w, fs) }); err != nil {
+			return fmt.Errorf("layer %s: %w", l, err)
+		}
+	}
+	if dem != nil {
+		if sc.Terrain == nil {
+			sc.Terrain = &scenes.Terrain{}
+		}
+		sc.Terrain.File = DEMFile
+		if err := writeFile(filepath.Join(dir, DEMFile), func(w io.Writer) error { return geotiff.Encode(w, dem.Image()) }); err != nil {
+			return fmt.Errorf("elevation model: %w", err)
 		}
 	}
 	b, err := json.MarshalIndent(sc, "", "  ")
@@ -193,7 +241,10 @@ func Write(dir string, sc scenes.Scene, features []*twin.Feature, overwrite bool
 	if err != nil {
 		return fmt.Errorf("the written bundle does not load: %w", err)
 	}
-	return bundle.Into(twin.NewModel())
+	if err := bundle.Into(twin.NewModel()); err != nil {
+		return fmt.Errorf("the written bundle does not load: %w", err)
+	}
+	return nil
 }
 
 // writeFile writes through a temporary file and a rename, so that a
@@ -233,7 +284,7 @@ func EncodeLayer(w io.Writer, fs []*twin.Feature) error {
 	}
 	var line []byte
 	for i, f := range fs {
-		if err := f.Validate(); err != nil {
+		if err := scenes.Validate(f); err != nil {
 			return fmt.Errorf("feature %s: %w", f.ID, err)
 		}
 		gf := geojson.NewFeature(orb.Round(orb.Clone(f.Geometry), 1e7))

@@ -91,3 +91,57 @@ func TestWriteLoads(t *testing.T) {
 		t.Errorf("a failed write left %v", left)
 	}
 }
+
+// A feature the loader would refuse is refused before anything is written.
+func TestWriteRefusesWhatWouldNotLoad(t *testing.T) {
+	f := &twin.Feature{ID: "r1", Layer: twin.Infrastructure, Kind: "road", Geometry: orb.LineString{{20, 67}, {20.01, 67}},
+		Life: twin.Lifespan{From: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)}, Props: map[string]any{"height": "3.2"}}
+	sc, err := NewScene([]*twin.Feature{f}, Meta{ID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	err = Write(dir, sc, []*twin.Feature{f}, false)
+	if !errors.Is(err, scenes.ErrNotWritable) {
+		t.Fatalf("got %v, want ErrNotWritable", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("wrote %d files", len(entries))
+	}
+}
+
+// Water and land use go to their own files, listed in scene.json, and
+// read back.
+func TestWriteBaseLayers(t *testing.T) {
+	from := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	fs := []*twin.Feature{
+		{ID: "b", Layer: twin.Buildings, Kind: "house", Geometry: orb.Polygon{{{20, 67}, {20.001, 67}, {20.001, 67.001}, {20, 67}}}, Height: 6, Life: twin.Lifespan{From: from}},
+		{ID: "w", Layer: scenes.Water, Kind: "lake", Geometry: orb.Polygon{{{20.01, 67}, {20.02, 67}, {20.02, 67.01}, {20.01, 67}}}, Life: twin.Lifespan{From: from}},
+		{ID: "l", Layer: scenes.Landuse, Kind: "forest", Geometry: orb.Polygon{{{20.03, 67}, {20.04, 67}, {20.04, 67.01}, {20.03, 67}}}, Life: twin.Lifespan{From: from}},
+	}
+	sc, err := NewScene(fs, Meta{ID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := Write(dir, sc, fs, false); err != nil {
+		t.Fatal(err)
+	}
+	b, err := scenes.Load(os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[twin.Layer]int{}
+	for _, f := range b.Features {
+		n[f.Layer]++
+	}
+	files := map[twin.Layer]string{}
+	for _, li := range sc.Layers {
+		files[li.ID] = li.File
+	}
+	for _, l := range scenes.BaseLayers {
+		if n[l] != 1 || files[l] != string(l)+".geojson" {
+			t.Errorf("%s: %d features read back, file %q", l, n[l], files[l])
+		}
+	}
+}

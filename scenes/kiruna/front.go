@@ -56,7 +56,7 @@ var frontCalibration = []struct{ year, u float64 }{
 	{2017, 440},  // the east edge of Ullspiran (u ≈ 437)
 	{2019, 955},  // the old town hall (u ≈ 950)
 	{2020, 1010}, // the old E10, Silfwerbrandsgatan–Stationsgatan (placed at u = 1000)
-	{2025, 1230}, // Hjalmar Lundbohmsvägen (u = 1215) and the church (u ≈ 1224)
+	{2025, 1230}, // Hjalmar Lundbohmsvägen (u ≈ 1192, west of the church) and the church (u ≈ 1224)
 	{2035, 1540}, // the east edge of the old centre (u ≤ 1536)
 	{2041, 1660},
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/scenes/synth"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
@@ -41,21 +42,66 @@ func Generate() (map[string][]byte, error) {
 		lm[l.ID] = l
 	}
 
+	rows, err := readLandscape()
+	if err != nil {
+		return nil, err
+	}
+	srcs, err := readLandscapeSources()
+	if err != nil {
+		return nil, err
+	}
+	rowByID := map[string]landscapeRow{}
+	for _, r := range rows {
+		rowByID[r.ID] = r
+	}
+	sm := map[string]landscapeSource{}
+	for _, s := range srcs {
+		sm[s.N] = s
+	}
+	sc := scene(timeline, lm)
+	land, err := makeLandscape(rows, srcs, lm, districts, sc.Bounds)
+	if err != nil {
+		return nil, err
+	}
+
 	layers := map[twin.Layer][]*twin.Feature{}
 	layers[twin.Landmarks] = landmarkFeatures(lms)
+	labelSummits(rows, layers[twin.Landmarks])
+	layers[twin.Landmarks] = append(layers[twin.Landmarks], land.labels...)
 	placed := placedBuildings(lm)
 	occ := &occupancy{}
 	for _, f := range placed {
 		occ.take(f.Geometry)
 	}
-	gen, err := generatedBuildings(districts, occ)
+	var newCentre district
+	for _, d := range districts {
+		if d.ID == "centrum_new" {
+			newCentre = d
+		}
+	}
+	grid := newCentreGrid(newCentre, lm["kristallen"].At, plans["centrum_new"].angle)
+	infraFs := infrastructure(lm, grid)
+	for _, f := range infraFs {
+		if half, ok := roadHalfWidth[f.Kind]; ok {
+			walkLines(f.Geometry, func(l orb.LineString) { land.ground.addLine(l, half) })
+		}
+	}
+	centreSt, blocks := centreStreets(grid, occ, rowByID, func(r landscapeRow) string { return sourceText(r, sm) })
+	for _, f := range centreSt {
+		land.ground.addLine(f.Geometry.(orb.LineString), streetW/2)
+	}
+	gen, streets, err := generatedBuildings(districts, occ, land.ground, grid)
 	if err != nil {
 		return nil, err
 	}
+	land.patches(rows, srcs, districts, lm, sc.Bounds)
 	layers[twin.Buildings] = append(placed, gen...)
-	layers[twin.Infrastructure] = infrastructure(lm)
+	layers[twin.Infrastructure] = append(append(infraFs, centreSt...), streets...)
+	layers[twin.Infrastructure] = append(layers[twin.Infrastructure], land.infra...)
 	layers[twin.Zones] = zones(districts, lm)
 	layers[twin.Sensors] = sensors(lm, districts)
+	layers[waterLayer] = land.water
+	layers[landuseLayer] = append(land.landuse, blocks...)
 
 	files := map[string][]byte{}
 	for l, fs := range layers {
@@ -65,11 +111,17 @@ func Generate() (map[string][]byte, error) {
 		}
 		files[string(l)+".geojson"] = b
 	}
-	sc := scene(timeline, lm)
-	sc.Generated = fmt.Sprintf("%d of the %d buildings are generated (confidence \"generated\") from the district extents and characters in facts/districts.csv; "+
+	sc.Sources = append(sc.Sources, landscapeSources(srcs)...)
+	sc.Generated = fmt.Sprintf("%d of the %d buildings are generated (confidence \"generated\") from the district extents and characters in facts/districts.csv, "+
+		"along %d generated streets laid after each district's plan; "+
 		"the other %d buildings, the infrastructure, the zones, the landmarks and the sensor sites are placed by hand from the sourced facts "+
-		"(confidence sourced, approx or guess). The deformation front is a model calibrated to sourced dates.",
-		len(gen), len(layers[twin.Buildings]), len(placed))
+		"(confidence sourced, approx or guess). The deformation front is a model calibrated to sourced dates. "+
+		"The landscape (water.geojson, landuse.geojson: %d lakes, streams and areas, and the new centre's %d streets and %d blocks) is made from facts/landscape.csv: "+
+		"lakes as outlines of their sourced area round their sourced point, along the orientation the sources suggest; the mine, the works and the yards "+
+		"from the sources' points, lengths and dates; forest and mire as patches grown from guessed centres until they meet the town; each feature's "+
+		"confidence and the notes of facts/landscape.csv say which parts are sourced and which are guessed. "+
+		"No elevation model of Kiruna was at hand: the scene has no terrain (no DEM is invented).",
+		len(gen), len(layers[twin.Buildings]), len(streets), len(placed), len(land.water)+len(land.landuse), len(centreSt), len(blocks))
 	b, err := json.MarshalIndent(sc, "", "  ")
 	if err != nil {
 		return nil, err
@@ -85,7 +137,7 @@ func encodeLayer(fs []*twin.Feature) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("{\"type\":\"FeatureCollection\",\"features\":[\n")
 	for i, f := range fs {
-		if err := f.Validate(); err != nil {
+		if err := scenes.CheckWritable(f); err != nil {
 			return nil, fmt.Errorf("feature %s: %w", f.ID, err)
 		}
 		gf := geojson.NewFeature(orb.Round(orb.Clone(f.Geometry), 1e7))
@@ -198,7 +250,31 @@ func infra(id, kind, name string, g orb.Geometry, from, to string, conf twin.Con
 		Life: twin.Lifespan{From: at(from), To: at(to)}, Confidence: conf, Source: source}
 }
 
-func infrastructure(lm map[string]landmark) []*twin.Feature {
+// malmvagen runs from the old town's side into the new centre and on
+// along the grid's east–west street just south of Kristallen.
+func malmvagen(newC orb.Point, grid *centreGrid) orb.LineString {
+	e := grid.ew[malmvagenRow]
+	return line(synth.Offset(newC, -900, 120), synth.Offset(newC, -600, 40), toLL(e[0]), toLL(e[1]), toLL(add(e[1], scale(grid.ux, 300))))
+}
+
+// roadHalfWidth is how far generated buildings keep from the centre line
+// of each kind of line, metres.
+var roadHalfWidth = map[string]float64{
+	"road_major": 10, "road": 7, "road_construction": 10, "rail": 5, "street": 6,
+}
+
+func walkLines(g orb.Geometry, fn func(orb.LineString)) {
+	switch g := g.(type) {
+	case orb.LineString:
+		fn(g)
+	case orb.MultiLineString:
+		for _, l := range g {
+			fn(l)
+		}
+	}
+}
+
+func infrastructure(lm map[string]landmark, grid *centreGrid) []*twin.Feature {
 	oldStation := lm["kiruna_c_old_station"].At
 	tempStation := lm["temporary_station_2013"].At
 	newStation := lm["new_station_planned"].At
@@ -223,7 +299,7 @@ func infrastructure(lm map[string]landmark) []*twin.Feature {
 		infra("e10-gamla-silfwerbrand-station", "road_major", "E10 (gamla) Silfwerbrandsgatan–Stationsgatan",
 			frameLine(1000, -420, 380, 0), "1962", "2020-04-20", twin.Guess, "kiruna.se 2020-02-12 news (closed 2020-04-20 due to ground movement)"),
 		infra("e10-gamla-norr", "road_major", "E10 (gamla sträckningen, norra delen)",
-			line(frameLonLat(1000, 380), orb.Point{20.235, 67.866}, orb.Point{20.25, 67.878}), "1962", "2020-10", twin.Guess, tv),
+			line(frameLonLat(1000, 380), frameLonLat(1000, 900), orb.Point{20.235, 67.866}, orb.Point{20.25, 67.878}), "1962", "2020-10", twin.Guess, tv),
 		infra("e10-gamla-syd", "road_major", "E10 (gamla sträckningen, södra delen)",
 			line(orb.Point{20.33, 67.815}, orb.Point{20.28, 67.834}, orb.Point{20.25, 67.843}, frameLonLat(1000, -420)), "1962", "2020-10", twin.Guess, tv),
 		infra("e10-ny-bygge", "road_construction", "Nya E10 (byggs)",
@@ -234,10 +310,9 @@ func infrastructure(lm map[string]landmark) []*twin.Feature {
 		infra("e10-ny-etapp2", "road_major", "Nya E10 etapp 2",
 			line(orb.Point{20.322, 67.858}, orb.Point{20.3, 67.872}, orb.Point{20.26, 67.879}), "2020-10", "", twin.Guess, tv),
 		infra("hjalmar-lundbohmsvagen", "road", "Hjalmar Lundbohmsvägen",
-			frameLine(1215, -380, 760, 12), "1900-04-27", "2025", twin.Guess, "kiruna.se QR gruvstadsparken (mine-area fence moved up to Hjalmar Lundbohmsvägen 2025)"),
-		infra("malmvagen", "road", "Malmvägen",
-			line(synth.Offset(newC, -900, 120), synth.Offset(newC, -300, 40), newC, synth.Offset(newC, 500, -40)), "2016", "", twin.Guess,
-			"ghilardihellsten.com (an east–west spine along Malmvägen)"),
+			frameLine(1192, -380, 760, 3), "1900-04-27", "2025", twin.Guess, "kiruna.se QR gruvstadsparken (mine-area fence moved up to Hjalmar Lundbohmsvägen 2025)"),
+		infra("malmvagen", "road", "Malmvägen", malmvagen(newC, grid), "2016", "", twin.Guess,
+			"ghilardihellsten.com (an east–west spine along Malmvägen); in the new centre along its grid (facts/landscape.csv row nya-centrum-gator)"),
 		infra("lombololeden", "road", "Lombololeden",
 			line(orb.Point{20.235, 67.842}, orb.Point{20.26, 67.8425}, orb.Point{20.29, 67.8425}, orb.Point{20.31, 67.841}), "1975", "", twin.Guess, "trafikverket.se (station site S of Lombololeden)"),
 		infra("fjarrvarme-stamledning-ny", "district_heating", "Fjärrvärme, ny stamledning till nya centrum",
@@ -247,19 +322,19 @@ func infrastructure(lm map[string]landmark) []*twin.Feature {
 			line(orb.Point{20.25, 67.852}, orb.Point{20.28, 67.853}, synth.Offset(newC, -100, 150)), "2016", "", twin.Guess,
 			"kiruna.se (pipes rerouted for the new centre)"),
 	}
-	// The streets of Hallman's plan of 1900 in the old town, and the old
-	// district-heating net under them: each goes when the front reaches it.
+	// The old district-heating net under the old town's streets: each
+	// part goes when the front reaches it. (The streets themselves are
+	// the districts' generated streets.)
 	for i, u := range []float64{480, 620, 760, 900, 1100, 1320, 1460} {
+		if i%2 == 0 {
+			continue
+		}
 		to := ""
 		if y := frontReaches(u); y > 0 {
 			to = fmt.Sprint(y)
 		}
-		out = append(out, infra(fmt.Sprintf("gata-gamla-%d", i+1), "road", fmt.Sprintf("Gata i gamla centrum %d", i+1),
-			frameLine(u, -250, 1150, 25), "1900-04-27", to, twin.Guess, "model: streets of the 1900 plan, closed as the front arrives"))
-		if i%2 == 1 {
-			out = append(out, infra(fmt.Sprintf("fjarrvarme-gamla-%d", i+1), "district_heating", fmt.Sprintf("Fjärrvärme, gamla nätet %d", i+1),
-				frameLine(u+15, -200, 1100, 25), "1965", to, twin.Guess, "model: old district-heating net, closed as the front arrives"))
-		}
+		out = append(out, infra(fmt.Sprintf("fjarrvarme-gamla-%d", i+1), "district_heating", fmt.Sprintf("Fjärrvärme, gamla nätet %d", i+1),
+			frameLine(u+15, -200, 1100, 25), "1965", to, twin.Guess, "model: old district-heating net, closed as the front arrives"))
 	}
 	return out
 }
@@ -311,7 +386,7 @@ func zones(districts []district, lm map[string]landmark) []*twin.Feature {
 			at("2014-06-02"), noTime, "samhallsomvandling.lkab.com gruvstadspark-2 (agreement approved 2014-06-02; demolition 2022–2023)", map[string]any{"name_en": "Mine town park 2", "demolition": "2022-06"}),
 		zone("paverkansgrans-2035", "impact_boundary", "LKAB:s påverkansgräns till 2035", zonePolygon(frontU(2035)),
 			at("2020-09"), noTime, "kiruna.se sa-paverkas-kiruna (adjusted impact boundary to 2035, main level 1365)", map[string]any{"name_en": "LKAB impact boundary to 2035"}),
-		zone("gruvomradets-stangsel-2025", "fenced", "Gruvområdets stängsel (2025)", zonePolygon(1215),
+		zone("gruvomradets-stangsel-2025", "fenced", "Gruvområdets stängsel (2025)", zonePolygon(1192),
 			at("2025"), noTime, "kiruna.se QR gruvstadsparken (fence moved up to Hjalmar Lundbohmsvägen 2025)", map[string]any{"name_en": "Mine-area fence (2025)"}),
 		zone("lkab-gruvan", "mine", "LKAB Kiirunavaaragruvan", circle(orb.Point{20.19, 67.835}, 900, 24),
 			at("1890"), noTime, "spark.adobe.com Kiruna tidslinje (LKAB founded 1890)", map[string]any{"name_en": "LKAB Kiirunavaara mine"}),

@@ -57,7 +57,7 @@ func scene(timeline []event, lm map[string]landmark) scenes.Scene {
 		ID:       "kiruna",
 		Title:    "Kiruna – staden som flyttar",
 		Titles:   map[string]string{"sv": "Kiruna – staden som flyttar", "en": "Kiruna – the town that moves"},
-		Bounds:   [4]float64{20.15, 67.81, 20.36, 67.88},
+		Bounds:   [4]float64{20.10, 67.80, 20.38, 67.895},
 		Center:   [2]float64{20.262, 67.852},
 		Zoom:     13,
 		Pitch:    50,
@@ -78,6 +78,11 @@ func scene(timeline []event, lm map[string]landmark) scenes.Scene {
 			{Name: "Generated ordinary buildings", Licence: "the project's own", Note: "no openly licensed building footprints for Kiruna were at hand"},
 		},
 	}
+	base := []scenes.LayerInfo{
+		{ID: twin.Landuse, Title: "Mark", Titles: map[string]string{"sv": "Mark", "en": "Land use"}, Kind: "polygon", File: "landuse.geojson"},
+		{ID: twin.Water, Title: "Vatten", Titles: map[string]string{"sv": "Vatten", "en": "Water"}, Kind: "mixed", File: "water.geojson"},
+	}
+	sc.Layers = append(base, sc.Layers...) // the ground first, as the registry draws it
 	pt := func(id string) [2]float64 { p := lm[id].At; return [2]float64{p[0], p[1]} }
 	for _, row := range timeline {
 		s, ok := story[row.Date]

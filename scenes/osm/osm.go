@@ -1,10 +1,20 @@
-// Package osm imports buildings, roads and railways from OpenStreetMap
-// data (.osm XML and .osm.pbf) into twin features.
+// Package osm imports OpenStreetMap data (.osm XML and .osm.pbf) into twin
+// features: buildings and building parts, roads and railways, water, land
+// use and place names.
 //
 // Buildings are closed ways and multipolygon relations tagged building=*,
 // with their height from height=* or building:levels=* (three metres a
-// level) or else DefaultHeight. Roads (highway=*) and railways
-// (railway=rail and kin) go to the infrastructure layer. start_date gives
+// level) or else DefaultHeight; building:part=* ways go to the same layer
+// with kind building_part. Roads (highway=*) and railways (railway=rail
+// and kin) go to the infrastructure layer. Water areas (natural=water,
+// water=*, waterway=riverbank, landuse=reservoir or basin) and waterways
+// (river, stream, canal, ditch, drain) go to the water layer; land use
+// (landuse=*, natural=wood, wetland…, leisure=park…) to the land-use
+// layer; named place=* nodes and named peaks to the landmarks layer.
+//
+// A tag value the twin's schema holds as a number (height, min_height,
+// building:levels, ele…) is read leniently ("12 m", "40 ft", "3;4", "8,5")
+// or dropped; Result counts both. start_date gives
 // a feature's from; without it, Options.From (DefaultFrom by default) and
 // the property from_default. Every feature's source is "OpenStreetMap
 // contributors (ODbL)": data imported this way must be attributed
@@ -30,9 +40,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/scenes/internal/footprint"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 	posm "github.com/paulmach/osm"
 	"github.com/paulmach/osm/osmgeojson"
 	"github.com/paulmach/osm/osmpbf"
@@ -125,9 +137,10 @@ type Options struct {
 	// From starts the life of features without start_date; default
 	// DefaultFrom. Such features carry the property from_default: true.
 	From time.Time
-	// Buildings and Infrastructure are the layers the features go to;
-	// default twin.Buildings and twin.Infrastructure.
-	Buildings, Infrastructure twin.Layer
+	// Buildings, Infrastructure, Water, Landuse and Places are the layers
+	// the features go to; default twin.Buildings, twin.Infrastructure,
+	// scenes.Water, scenes.Landuse and twin.Landmarks.
+	Buildings, Infrastructure, Water, Landuse, Places twin.Layer
 	// Limits bound the input; zero fields take DefaultLimits.
 	Limits Limits
 	// Procs is the number of PBF decoders; default the number of CPUs.
@@ -145,14 +158,43 @@ const MaxSkipsListed = 1000
 
 // Result is what an import found.
 type Result struct {
-	Features []*twin.Feature // buildings first, then infrastructure, each by id
-	// Counts of imported features, by layer.
-	Buildings, Infrastructure int
+	Features []*twin.Feature // buildings, infrastructure, water, land use, places; each by id
+	// Counts of imported features, by layer (Parts: the building parts
+	// among Buildings).
+	Buildings, Parts, Infrastructure, Water, Landuse, Places int
+	// Tag values that the schema holds as numbers, by key: Lenient were
+	// read with a unit, a decimal comma or from a list ("12 m", "3;4");
+	// Dropped could not be read and were left out. LenientExamples and
+	// DroppedExamples hold the first such value of each key.
+	Lenient, Dropped                 map[string]int
+	LenientExamples, DroppedExamples map[string]string
 	// Skipped lists the first MaxSkipsListed elements not imported.
 	Skipped      []Skip
 	SkippedCount int
 	// Elements read: nodes, ways and relations.
 	Nodes, Ways, Relations int
+}
+
+func (r *Result) drop(key, value string) {
+	r.Dropped, r.DroppedExamples = count(r.Dropped, r.DroppedExamples, key, value)
+}
+
+func (r *Result) lenient(key, value string) {
+	r.Lenient, r.LenientExamples = count(r.Lenient, r.LenientExamples, key, value)
+}
+
+func count(n map[string]int, ex map[string]string, key, value string) (map[string]int, map[string]string) {
+	if n == nil {
+		n, ex = map[string]int{}, map[string]string{}
+	}
+	n[key]++
+	if _, ok := ex[key]; !ok {
+		if len(value) > 40 {
+			value = value[:40] + "…"
+		}
+		ex[key] = strings.ToValidUTF8(value, "�")
+	}
+	return n, ex
 }
 
 func (r *Result) skip(id, reason string) {
@@ -173,9 +215,16 @@ type wayKind uint8
 const (
 	other wayKind = iota
 	building
+	part
 	road
 	rail
+	waterArea
+	waterLine
+	landArea
 )
+
+// area reports whether the kind is drawn as a polygon.
+func (k wayKind) area() bool { return k == building || k == part || k == waterArea || k == landArea }
 
 type way struct {
 	id   int64
@@ -193,6 +242,14 @@ type scan struct {
 	ways      []way
 	wayIndex  map[int64]int // id → index in ways
 	relations []*posm.Relation
+	places    []place
+}
+
+// place is a named node kept for the landmarks: place=* or a peak.
+type place struct {
+	id   int64
+	at   orb.Point
+	tags posm.Tags
 }
 
 // Decode reads OpenStreetMap data of the given format from r. ctx cancels
@@ -206,6 +263,15 @@ func Decode(ctx context.Context, r io.Reader, format Format, opts Options) (*Res
 	}
 	if opts.Infrastructure == "" {
 		opts.Infrastructure = twin.Infrastructure
+	}
+	if opts.Water == "" {
+		opts.Water = scenes.Water
+	}
+	if opts.Landuse == "" {
+		opts.Landuse = scenes.Landuse
+	}
+	if opts.Places == "" {
+		opts.Places = twin.Landmarks
 	}
 	s := &scan{lim: opts.Limits.withDefaults(), res: &Result{}, sorted: true, wayIndex: map[int64]int{}}
 	if err := s.read(ctx, r, format, opts.Procs); err != nil {
@@ -265,6 +331,12 @@ func (s *scan) add(o posm.Object) error {
 			return nil
 		}
 		n := node{id: int64(e.ID), lat: int32(math.Round(e.Lat * 1e7)), lon: int32(math.Round(e.Lon * 1e7))}
+		if len(e.Tags) > 0 && e.Tags.Find("name") != "" && (e.Tags.Find("place") != "" || e.Tags.Find("natural") == "peak") {
+			if len(e.Tags) > s.lim.TagsPerItem {
+				return fmt.Errorf("%w: node/%d has %d tags (at most %d)", ErrLimit, e.ID, len(e.Tags), s.lim.TagsPerItem)
+			}
+			s.places = append(s.places, place{id: int64(e.ID), at: orb.Point{float64(n.lon) / 1e7, float64(n.lat) / 1e7}, tags: e.Tags})
+		}
 		if k := len(s.nodes); k > 0 && s.nodes[k-1].id >= n.id {
 			s.sorted = false
 		}
@@ -285,7 +357,8 @@ func (s *scan) add(o posm.Object) error {
 			s.res.skip(id, "the way appears twice; the first is kept")
 			return nil
 		}
-		w := way{id: int64(e.ID), kind: classify(e.Tags), refs: make([]int64, len(e.Nodes))}
+		closed := len(e.Nodes) >= 4 && e.Nodes[0].ID == e.Nodes[len(e.Nodes)-1].ID
+		w := way{id: int64(e.ID), kind: classify(e.Tags, closed), refs: make([]int64, len(e.Nodes))}
 		for i, wn := range e.Nodes {
 			w.refs[i] = int64(wn.ID)
 		}
@@ -302,7 +375,7 @@ func (s *scan) add(o posm.Object) error {
 		if len(e.Members) > s.lim.Members {
 			return fmt.Errorf("%w: relation/%d has %d members (at most %d)", ErrLimit, e.ID, len(e.Members), s.lim.Members)
 		}
-		if e.Tags.Find("type") == "multipolygon" && isBuilding(e.Tags) {
+		if e.Tags.Find("type") == "multipolygon" && classify(e.Tags, true).area() {
 			s.relations = append(s.relations, e)
 		}
 	}
@@ -352,14 +425,59 @@ var notRoads = map[string]bool{
 	"rest_area": true, "bus_stop": true, "emergency_access_point": true,
 }
 
-func classify(t posm.Tags) wayKind {
+// Waterways imported as lines.
+var waterways = map[string]bool{"river": true, "stream": true, "canal": true, "ditch": true, "drain": true, "brook": true, "tidal_channel": true}
+
+// Land cover and use from natural=* and leisure=* (landuse=* is taken
+// whatever its value).
+var (
+	naturalLand = map[string]bool{
+		"wood": true, "wetland": true, "scrub": true, "heath": true, "grassland": true, "bare_rock": true, "scree": true,
+		"shingle": true, "sand": true, "beach": true, "fell": true, "glacier": true, "tundra": true, "moor": true,
+	}
+	leisureLand = map[string]bool{
+		"park": true, "garden": true, "pitch": true, "golf_course": true, "nature_reserve": true, "playground": true,
+		"recreation_ground": true, "common": true, "dog_park": true, "sports_centre": true, "stadium": true, "track": true,
+	}
+	// landuse values that are water.
+	waterLanduse = map[string]bool{"reservoir": true, "basin": true, "salt_pond": true}
+)
+
+func isWaterArea(t posm.Tags) bool {
+	return t.Find("natural") == "water" || t.Find("waterway") == "riverbank" || waterLanduse[t.Find("landuse")] ||
+		(t.Find("water") != "" && t.Find("water") != "no")
+}
+
+func isLandArea(t posm.Tags) bool {
+	lu := t.Find("landuse")
+	return (lu != "" && lu != "no") || naturalLand[t.Find("natural")] || leisureLand[t.Find("leisure")]
+}
+
+func isPart(t posm.Tags) bool {
+	v := t.Find("building:part")
+	return v != "" && v != "no"
+}
+
+// classify says what a way (or, with closed set, a multipolygon
+// relation) is. A building wins over a part, a part over water, water over
+// land use, and areas over lines; area=no makes a closed way a line.
+func classify(t posm.Tags, closed bool) wayKind {
+	areaOK := closed && t.Find("area") != "no"
 	switch {
 	case isBuilding(t):
 		return building
+	case isPart(t) && closed:
+		return part
+	case areaOK && isWaterArea(t):
+		return waterArea
+	case areaOK && isLandArea(t):
+		return landArea
 	case t.Find("highway") != "" && !notRoads[t.Find("highway")] && t.Find("area") != "yes":
 		return road
 	case railways[t.Find("railway")] && t.Find("area") != "yes":
 		return rail
+	case waterways[t.Find("waterway")] && t.Find("area") != "yes":
+		return waterLine
 	}
 	return other
 }
@@ -371,33 +489,57 @@ type builder struct {
 }
 
 func (b *builder) build() {
-	var blds, infra []*twin.Feature
+	var blds, infra, water, land, places []*twin.Feature
+	put := func(f *twin.Feature) {
+		switch f.Layer {
+		case b.opts.Buildings:
+			blds = append(blds, f)
+			if f.Kind == "building_part" {
+				b.res.Parts++
+			}
+		case b.opts.Water:
+			water = append(water, f)
+		case b.opts.Landuse:
+			land = append(land, f)
+		case b.opts.Places:
+			places = append(places, f)
+		default:
+			infra = append(infra, f)
+		}
+	}
 	for i := range b.ways {
 		w := &b.ways[i]
-		switch w.kind {
-		case building:
-			if f := b.buildingWay(w); f != nil {
-				blds = append(blds, f)
+		switch {
+		case w.kind.area():
+			if f := b.areaWay(w); f != nil {
+				put(f)
 			}
-		case road, rail:
+		case w.kind != other:
 			if f := b.line(w); f != nil {
-				infra = append(infra, f)
+				put(f)
 			}
 		}
 	}
 	for _, r := range b.relations {
-		if f := b.buildingRelation(r); f != nil {
-			blds = append(blds, f)
+		if f := b.areaRelation(r); f != nil {
+			put(f)
 		}
 	}
+	for _, p := range b.places {
+		if f := b.place(p); f != nil {
+			put(f)
+		}
+	}
+	linkParts(blds)
 	byID := func(a, c *twin.Feature) int { return cmp.Compare(a.ID, c.ID) }
-	slices.SortFunc(blds, byID)
-	slices.SortFunc(infra, byID)
-	b.res.Buildings, b.res.Infrastructure = len(blds), len(infra)
-	b.res.Features = append(blds, infra...)
+	for _, fs := range [][]*twin.Feature{blds, infra, water, land, places} {
+		slices.SortFunc(fs, byID)
+	}
+	b.res.Buildings, b.res.Infrastructure, b.res.Water, b.res.Landuse, b.res.Places = len(blds), len(infra), len(water), len(land), len(places)
+	b.res.Features = slices.Concat(blds, infra, water, land, places)
 }
 
-func (b *builder) buildingWay(w *way) *twin.Feature {
+func (b *builder) areaWay(w *way) *twin.Feature {
 	oid := fmt.Sprintf("way/%d", w.id)
 	if len(w.refs) < 4 || w.refs[0] != w.refs[len(w.refs)-1] {
 		b.res.skip(oid, "a building way that is not closed")
@@ -419,12 +561,144 @@ func (b *builder) buildingWay(w *way) *twin.Feature {
 	}
 	poly := orb.Polygon{ring}
 	footprint.Orient(poly)
-	return b.building(oid, fmt.Sprintf("osm-w%d", w.id), poly, w.tags)
+	return b.area(w.kind, oid, fmt.Sprintf("osm-w%d", w.id), poly, w.tags)
 }
 
-// buildingRelation assembles a multipolygon with osmgeojson from the
+// linkParts ties each building part to the building whose outline holds
+// its centre: the part gets the property building (the outline's id), the
+// outline building_parts (how many), so that a 3D view can draw the parts
+// instead of the outline. Buildings are found through a grid of about
+// 100 m cells.
+func linkParts(blds []*twin.Feature) {
+	const cell = 0.001
+	key := func(p orb.Point) [2]int { return [2]int{int(math.Floor(p[0] / cell)), int(math.Floor(p[1] / cell))} }
+	grid := map[[2]int][]*twin.Feature{}
+	hasParts := false
+	for _, f := range blds {
+		if f.Kind == "building_part" {
+			hasParts = true
+			continue
+		}
+		b := f.Geometry.Bound()
+		lo, hi := key(b.Min), key(b.Max)
+		if (hi[0]-lo[0]+1)*(hi[1]-lo[1]+1) > 400 {
+			continue // over 2 km across: not a building that holds parts
+		}
+		for x := lo[0]; x <= hi[0]; x++ {
+			for y := lo[1]; y <= hi[1]; y++ {
+				grid[[2]int{x, y}] = append(grid[[2]int{x, y}], f)
+			}
+		}
+	}
+	if !hasParts {
+		return
+	}
+	for _, p := range blds {
+		if p.Kind != "building_part" {
+			continue
+		}
+		c := p.Geometry.Bound().Center()
+		for _, f := range grid[key(c)] {
+			if contains(f.Geometry, c) {
+				p.Props["building"] = f.ID
+				n, _ := f.Props["building_parts"].(float64)
+				f.Props["building_parts"] = n + 1
+				break
+			}
+		}
+	}
+}
+
+func contains(g orb.Geometry, p orb.Point) bool {
+	switch g := g.(type) {
+	case orb.Polygon:
+		return planar.PolygonContains(g, p)
+	case orb.MultiPolygon:
+		return planar.MultiPolygonContains(g, p)
+	}
+	return false
+}
+
+// area makes the feature of a building, part, water or land-use area.
+func (b *builder) area(kind wayKind, oid, id string, g orb.Geometry, tags posm.Tags) *twin.Feature {
+	switch kind {
+	case building, part:
+		return b.building(kind, oid, id, g, tags)
+	}
+	f, ok := b.common(oid, id, tags)
+	if !ok {
+		return nil
+	}
+	f.Geometry = g
+	if kind == waterArea {
+		f.Layer = b.opts.Water
+		f.Kind = waterKind(tags)
+	} else {
+		f.Layer = b.opts.Landuse
+		f.Kind = landKind(tags)
+	}
+	if err := scenes.Validate(f); err != nil {
+		b.res.skip(oid, err.Error())
+		return nil
+	}
+	return f
+}
+
+// waterKind: the water=* value (lake, river, pond…), else reservoir or
+// basin from landuse, else river for a riverbank, else water.
+func waterKind(t posm.Tags) string {
+	switch {
+	case t.Find("water") != "":
+		return kindOf(t.Find("water"), "water")
+	case waterLanduse[t.Find("landuse")]:
+		return kindOf(t.Find("landuse"), "water")
+	case t.Find("waterway") == "riverbank":
+		return "river"
+	}
+	return "water"
+}
+
+// landKind: forest for landuse=forest and natural=wood, mine for
+// landuse=industrial with industrial=mine, else the landuse value, else
+// the natural or leisure value.
+func landKind(t posm.Tags) string {
+	lu := t.Find("landuse")
+	switch {
+	case lu == "forest" || t.Find("natural") == "wood":
+		return "forest"
+	case lu == "industrial" && t.Find("industrial") == "mine":
+		return "mine"
+	case lu != "" && lu != "no":
+		return kindOf(lu, "landuse")
+	case naturalLand[t.Find("natural")]:
+		return kindOf(t.Find("natural"), "landuse")
+	}
+	return kindOf(t.Find("leisure"), "landuse")
+}
+
+// place makes a landmark of a named place or peak.
+func (b *builder) place(p place) *twin.Feature {
+	oid := fmt.Sprintf("node/%d", p.id)
+	f, ok := b.common(oid, fmt.Sprintf("osm-n%d", p.id), p.tags)
+	if !ok {
+		return nil
+	}
+	f.Layer = b.opts.Places
+	f.Geometry = p.at
+	f.Kind = kindOf(p.tags.Find("place"), "")
+	if f.Kind == "" {
+		f.Kind = "summit"
+	}
+	if err := scenes.Validate(f); err != nil {
+		b.res.skip(oid, err.Error())
+		return nil
+	}
+	return f
+}
+
+// areaRelation assembles a multipolygon with osmgeojson from the
 // relation and its member ways, positions filled in from the nodes.
-func (b *builder) buildingRelation(r *posm.Relation) *twin.Feature {
+func (b *builder) areaRelation(r *posm.Relation) *twin.Feature {
 	oid := fmt.Sprintf("relation/%d", r.ID)
 	o := &posm.OSM{Relations: posm.Relations{r}}
 	for _, m := range r.Members {
@@ -484,15 +758,68 @@ func (b *builder) buildingRelation(r *posm.Relation) *twin.Feature {
 	if len(polys) == 1 {
 		geom = polys[0]
 	}
-	return b.building(oid, fmt.Sprintf("osm-r%d", r.ID), geom, r.Tags)
+	return b.area(classify(r.Tags, true), oid, fmt.Sprintf("osm-r%d", r.ID), geom, r.Tags)
 }
 
-// Tags kept as properties besides those the twin reads.
+// Tags kept as properties, as strings, besides those the twin reads.
 var keptTags = []string{
-	"building", "building:levels", "height", "min_height", "start_date", "end_date",
+	"building", "building:part", "start_date", "end_date",
+	"roof:shape", "roof:colour", "roof:material", "building:colour", "building:material",
 	"addr:street", "addr:housenumber", "addr:postcode", "addr:city",
 	"highway", "railway", "ref", "bridge", "tunnel", "layer", "service", "usage", "electrified", "maxspeed", "surface", "oneway",
+	"natural", "landuse", "leisure", "industrial", "water", "waterway", "wetland", "leaf_type", "intermittent", "place", "population",
 	"wikidata", "wikipedia", "name:sv", "name:en", "name:se", "name:fi",
+}
+
+// Tags the schema holds as numbers, and how each is read: lengths in
+// metres ("12", "12 m", "40 ft") or plain counts ("3"). height is the
+// feature's height; the others are kept as number properties (for the 3D
+// building parts: min_height, roof:height, the levels).
+var numericTags = []struct {
+	key    string
+	length bool
+}{
+	{"height", true}, {"min_height", true}, {"roof:height", true}, {"ele", true},
+	{"building:levels", false}, {"building:min_level", false}, {"roof:levels", false},
+}
+
+// plainNumber matches what needs no leniency: digits with an optional
+// decimal point.
+func plainNumber(s string) bool {
+	dot := false
+	for i, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+		case c == '.' && !dot && i > 0 && i < len(s)-1:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// numberTag reads a numeric tag of tags, counting a lenient reading or a
+// value dropped in the result.
+func (b *builder) numberTag(tags posm.Tags, key string, length bool) (float64, bool) {
+	s := tags.Find(key)
+	if s == "" {
+		return 0, false
+	}
+	var v float64
+	var ok bool
+	if length {
+		v, ok = metres(s)
+	} else {
+		v, ok = number(s)
+	}
+	switch {
+	case !ok:
+		b.res.drop(key, s)
+	case !plainNumber(s):
+		b.res.lenient(key, s)
+	}
+	return v, ok
 }
 
 func (b *builder) common(oid, id string, tags posm.Tags) (*twin.Feature, bool) {
@@ -514,6 +841,16 @@ func (b *builder) common(oid, id string, tags posm.Tags) (*twin.Feature, bool) {
 			f.Props[k] = v
 		}
 	}
+	for _, n := range numericTags {
+		v, ok := b.numberTag(tags, n.key, n.length)
+		switch {
+		case !ok:
+		case n.key == "height":
+			f.Height = round(v)
+		default:
+			f.Props[n.key] = round(v)
+		}
+	}
 	f.Life.From = b.opts.From
 	if t, ok := parseDate(tags.Find("start_date")); ok {
 		f.Life.From = t
@@ -526,7 +863,10 @@ func (b *builder) common(oid, id string, tags posm.Tags) (*twin.Feature, bool) {
 	return f, true
 }
 
-func (b *builder) building(oid, id string, g orb.Geometry, tags posm.Tags) *twin.Feature {
+// building makes a building or a building part: its top from height, else
+// levels (+ roof levels) × LevelHeight, else DefaultHeight; its base from
+// min_height, else building:min_level × LevelHeight.
+func (b *builder) building(kind wayKind, oid, id string, g orb.Geometry, tags posm.Tags) *twin.Feature {
 	f, ok := b.common(oid, id, tags)
 	if !ok {
 		return nil
@@ -534,15 +874,26 @@ func (b *builder) building(oid, id string, g orb.Geometry, tags posm.Tags) *twin
 	f.Layer = b.opts.Buildings
 	f.Geometry = g
 	f.Kind = kindOf(tags.Find("building"), "building")
+	if kind == part {
+		f.Kind = "building_part"
+	}
 	f.Status = twin.Standing
 	if !f.Life.To.IsZero() {
 		f.Status = twin.Demolished
 	}
-	top, how := buildingTop(tags)
+	top, how := f.Height, "height"
+	if top <= 0 {
+		if lv, ok := f.Props["building:levels"].(float64); ok && lv > 0 {
+			rl, _ := f.Props["roof:levels"].(float64)
+			top, how = (lv+rl)*LevelHeight, "levels"
+		} else {
+			top, how = DefaultHeight, "default"
+		}
+	}
 	base := 0.0
-	if v, ok := metres(tags.Find("min_height")); ok {
+	if v, ok := f.Props["min_height"].(float64); ok {
 		base = v
-	} else if v, ok := number(tags.Find("building:min_level")); ok {
+	} else if v, ok := f.Props["building:min_level"].(float64); ok {
 		base = v * LevelHeight
 	}
 	if top <= base {
@@ -559,23 +910,6 @@ func (b *builder) building(oid, id string, g orb.Geometry, tags posm.Tags) *twin
 }
 
 func round(v float64) float64 { return math.Round(v*100) / 100 }
-
-// buildingTop is the height of a building's top above the ground and
-// where it comes from: "height", "levels" or "default".
-func buildingTop(tags posm.Tags) (float64, string) {
-	if v, ok := metres(tags.Find("height")); ok && v > 0 {
-		return v, "height"
-	}
-	if v, ok := number(tags.Find("building:levels")); ok && v > 0 {
-		return (v + roofLevels(tags)) * LevelHeight, "levels"
-	}
-	return DefaultHeight, "default"
-}
-
-func roofLevels(tags posm.Tags) float64 {
-	v, _ := number(tags.Find("roof:levels"))
-	return v
-}
 
 // number reads a plain non-negative number; of "3;4" the first.
 func number(s string) (float64, bool) {
@@ -664,11 +998,13 @@ func (b *builder) line(w *way) *twin.Feature {
 	if !ok {
 		return nil
 	}
-	f.Layer = b.opts.Infrastructure
-	if w.kind == road {
-		f.Kind = "road"
-	} else {
-		f.Kind = "rail"
+	switch w.kind {
+	case road:
+		f.Layer, f.Kind = b.opts.Infrastructure, "road"
+	case rail:
+		f.Layer, f.Kind = b.opts.Infrastructure, "rail"
+	default:
+		f.Layer, f.Kind = b.opts.Water, kindOf(w.tags.Find("waterway"), "waterway")
 	}
 	if missing > 0 {
 		f.Props["cut"] = true
@@ -677,7 +1013,7 @@ func (b *builder) line(w *way) *twin.Feature {
 	if len(runs) == 1 {
 		f.Geometry = runs[0]
 	}
-	if err := f.Validate(); err != nil {
+	if err := scenes.Validate(f); err != nil {
 		b.res.skip(oid, err.Error())
 		return nil
 	}
