@@ -1,11 +1,13 @@
 package scenes
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 )
 
@@ -176,6 +178,51 @@ func FuzzLoadScene(f *testing.F) {
 		}
 		if err := b.Into(twin.NewModel()); err != nil {
 			t.Fatalf("a loaded bundle did not index: %v", err)
+		}
+	})
+}
+
+// scanArray delimits the same members as a full JSON parser, whatever the
+// strings inside them hold.
+func FuzzScanArray(f *testing.F) {
+	for _, s := range []string{
+		`[]`, ` [ ] `, `[1]`, `[1,2 , 3]`, `[{"a":"]"},{"b":"\"}"}]`, `[[1,[2]],{"x":{"y":[]}}]`,
+		`["a\\",{"]`, `[true,false,null,"s"]`, `[{"type":"Feature","id":"x\u00e5"} ,{}]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dec := jsontext.NewDecoder(bytes.NewReader(data))
+		tok, err := dec.ReadToken()
+		if err != nil || tok.Kind() != '[' {
+			return
+		}
+		start := int(dec.InputOffset())
+		var want [][]byte
+		for dec.PeekKind() != ']' {
+			v, err := dec.ReadValue()
+			if err != nil {
+				return // not valid JSON: scanArray need only not panic
+			}
+			want = append(want, bytes.Clone(v))
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return
+		}
+		got, end, err := scanArray(data, start)
+		if err != nil {
+			t.Fatalf("scanArray(%q): %v", data, err)
+		}
+		if int64(end) != dec.InputOffset() {
+			t.Errorf("scanArray(%q) ends at %d, want %d", data, end, dec.InputOffset())
+		}
+		if len(got) != len(want) {
+			t.Fatalf("scanArray(%q): %d members, want %d", data, len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Errorf("member %d: %q, want %q", i, got[i], want[i])
+			}
 		}
 	})
 }

@@ -123,17 +123,21 @@ func splitFeatures(data []byte) ([][]byte, error) {
 			if _, err := dec.ReadToken(); err != nil {
 				return nil, bad(err)
 			}
-			raws = make([][]byte, 0, 1024)
-			for dec.PeekKind() != ']' {
-				v, err := dec.ReadValue()
-				if err != nil {
+			// The array's members are only delimited here, by a scan of
+			// brackets and strings far quicker than a full parse: each is
+			// parsed whole, on every core, by the feature decoders.
+			var end int
+			if raws, end, err = scanArray(data, int(dec.InputOffset())); err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrBadGeoJSON, err)
+			}
+			// Go on after the array with a decoder of what follows, put
+			// in an object again by a member no document has.
+			rest := append([]byte(`{"\u0000":0`), data[end:]...)
+			dec = jsontext.NewDecoder(bytes.NewReader(rest))
+			for range 3 {
+				if _, err := dec.ReadToken(); err != nil {
 					return nil, bad(err)
 				}
-				end := int(dec.InputOffset())
-				raws = append(raws, data[end-len(v):end:end])
-			}
-			if _, err := dec.ReadToken(); err != nil {
-				return nil, bad(err)
 			}
 		default:
 			if err := dec.SkipValue(); err != nil {
@@ -151,6 +155,92 @@ func splitFeatures(data []byte) ([][]byte, error) {
 		return nil, fmt.Errorf("%w: type is %q, want \"FeatureCollection\"", ErrBadGeoJSON, typ)
 	}
 	return raws, nil
+}
+
+// scanArray delimits the members of the JSON array whose first member
+// starts at or after data[i] (just past its '['): it returns each member's
+// bytes and the offset just past the closing ']'. It checks only what it
+// needs to find the members: brackets that match and strings that end.
+func scanArray(data []byte, i int) ([][]byte, int, error) {
+	raws := make([][]byte, 0, 1024)
+	ws := func() {
+		for i < len(data) && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t') {
+			i++
+		}
+	}
+	eof := func() error { return fmt.Errorf("the features array does not end (at byte %d)", len(data)) }
+	ws()
+	if i < len(data) && data[i] == ']' {
+		return raws, i + 1, nil
+	}
+	for {
+		ws()
+		if i >= len(data) {
+			return nil, 0, eof()
+		}
+		start := i
+		depth := 0
+	value:
+		for ; i < len(data); i++ {
+			switch c := data[i]; c {
+			case '"':
+				// To the closing quote: the next quote not escaped by an
+				// odd run of backslashes.
+				for {
+					j := bytes.IndexByte(data[i+1:], '"')
+					if j < 0 {
+						return nil, 0, eof()
+					}
+					i += 1 + j
+					k := i - 1
+					for data[k] == '\\' {
+						k--
+					}
+					if (i-1-k)%2 == 0 {
+						break
+					}
+				}
+				if depth == 0 {
+					i++
+					break value
+				}
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth == 0 {
+					break value // the end of a bare number or literal
+				}
+				depth--
+				if depth < 0 {
+					return nil, 0, fmt.Errorf("unexpected %q (at byte %d)", c, i)
+				}
+				if depth == 0 {
+					i++
+					break value
+				}
+			case ',', ' ', '\n', '\r', '\t':
+				if depth == 0 {
+					break value
+				}
+			}
+		}
+		if depth != 0 || i == start {
+			return nil, 0, eof()
+		}
+		raws = append(raws, data[start:i:i])
+		ws()
+		if i >= len(data) {
+			return nil, 0, eof()
+		}
+		switch data[i] {
+		case ',':
+			i++
+		case ']':
+			return raws, i + 1, nil
+		default:
+			return nil, 0, fmt.Errorf("want ',' or ']' after a feature, got %q (at byte %d)", data[i], i)
+		}
+	}
 }
 
 // syntaxErr says where JSON went wrong.
@@ -199,9 +289,25 @@ func propErr(name string, err error) error {
 
 // featureDecoder reads one feature at a time, reusing its decoder.
 type featureDecoder struct {
-	layer twin.Layer
-	dec   *jsontext.Decoder
-	r     bytes.Reader
+	layer   twin.Layer
+	dec     *jsontext.Decoder
+	r       bytes.Reader
+	strings map[string]string // kinds and sources met, shared by the features
+}
+
+// intern returns the copy of s that earlier features hold: kinds and
+// sources repeat over thousands of features.
+func (d *featureDecoder) intern(s string) string {
+	if c, ok := d.strings[s]; ok {
+		return c
+	}
+	if d.strings == nil {
+		d.strings = map[string]string{}
+	}
+	if len(d.strings) < 4096 {
+		d.strings[s] = s
+	}
+	return s
 }
 
 func fieldErr(field string, err error) error { return &twin.FieldError{Field: field, Err: err} }
@@ -340,12 +446,14 @@ func (d *featureDecoder) readProperties(f *twin.Feature) (string, error) {
 			}
 		case twin.PropKind:
 			f.Kind, err = optString(v)
+			f.Kind = d.intern(f.Kind)
 		case twin.PropName:
 			f.Name, err = optString(v)
 		case twin.PropLineage:
 			f.Lineage, err = optString(v)
 		case twin.PropSource:
 			f.Source, err = optString(v)
+			f.Source = d.intern(f.Source)
 		case twin.PropStatus:
 			var s string
 			if s, err = optString(v); err == nil {

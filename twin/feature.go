@@ -34,7 +34,12 @@ func ParseStatus(s string) (Status, error) {
 	case "":
 		return Standing, nil
 	case Standing, Demolished, Moved, Planned:
-		return Status(s), nil
+		// The constant, not s: a million features share four strings.
+		for _, c := range []Status{Standing, Demolished, Moved, Planned} {
+			if Status(s) == c {
+				return c, nil
+			}
+		}
 	}
 	return "", fmt.Errorf("%w %q (known: standing, demolished, moved, planned)", ErrUnknownStatus, s)
 }
@@ -56,7 +61,11 @@ func ParseConfidence(s string) (Confidence, error) {
 	case "":
 		return Guess, nil
 	case Sourced, Approx, Guess, Generated:
-		return Confidence(s), nil
+		for _, c := range []Confidence{Sourced, Approx, Guess, Generated} {
+			if Confidence(s) == c {
+				return c, nil
+			}
+		}
 	}
 	return "", fmt.Errorf("%w %q (known: sourced, approx, guess, generated)", ErrUnknownConfidence, s)
 }

