@@ -254,3 +254,56 @@ func TestPilotCityJSON(t *testing.T) {
 		t.Errorf("first corner at %v, want about 20.3040, 67.8475", c)
 	}
 }
+
+// TestPilotCannotJoinTheScenesStory: the attack of a company that writes
+// itself into an official building's story — a pilot feature claiming the
+// church's lineage, status moved, the municipality as source and a
+// sourced confidence — is refused, naming the property; a feature that
+// only claims a source and a confidence is stored with the company as
+// its source and no confidence; the church keeps its two sites.
+func TestPilotCannotJoinTheScenesStory(t *testing.T) {
+	data := t.TempDir()
+	acme := mustTenant(t, data, "acme")
+	base, _ := startServer(t, "--data", data, "--simulate=false")
+	feature := func(props string) string {
+		return `{"type":"FeatureCollection","features":[{"type":"Feature","id":"kyrka3","geometry":{"type":"Polygon",
+		  "coordinates":[[[20.3060,67.8480],[20.3064,67.8480],[20.3064,67.8482],[20.3060,67.8482],[20.3060,67.8480]]]},
+		  "properties":{"kind":"church","name":"Kiruna kyrka","height":35,"from":"2030"` + props + `}}]}`
+	}
+	for _, c := range []struct {
+		name, props, want string
+	}{
+		{"the whole attack", `,"lineage":"kiruna-kyrka","status":"moved","source":"Kiruna kommun","confidence":"sourced"`, "features[0].properties.status"},
+		{"a lineage", `,"lineage":"kiruna-kyrka"`, "features[0].properties.lineage"},
+		{"moved without a lineage", `,"status":"moved"`, "features[0].properties.status"},
+	} {
+		code, body := call(t, "PUT", base+"/api/pilots/kyrka", acme, "application/geo+json", feature(c.props))
+		if code != http.StatusBadRequest || !strings.Contains(body, c.want) || !strings.Contains(body, "not for a company to set") {
+			t.Errorf("%s: %d %s", c.name, code, body)
+		}
+	}
+	code, body := call(t, "PUT", base+"/api/pilots/kyrka", acme, "application/geo+json",
+		feature(`,"source":"Kiruna kommun","confidence":"sourced","company":"kiruna-kommun","pilot":"official","from_default":true`))
+	if code != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	code, body = call(t, "GET", base+"/collections/pilots/items/pilot:kyrka:kyrka3", "", "", "")
+	var item struct {
+		Properties map[string]any `json:"properties"`
+	}
+	json.Unmarshal([]byte(body), &item)
+	p := item.Properties
+	if code != 200 || p["source"] != "acme" || p["confidence"] != nil || p["company"] != "acme" || p["pilot"] != "kyrka" || p["from_default"] != nil {
+		t.Errorf("the stored feature: %d %v", code, p)
+	}
+	code, body = call(t, "GET", base+"/collections/buildings/items/kiruna-kyrka-new", "", "", "")
+	var church struct {
+		Properties struct {
+			History []any `json:"history"`
+		} `json:"properties"`
+	}
+	json.Unmarshal([]byte(body), &church)
+	if code != 200 || len(church.Properties.History) != 2 || strings.Count(body, `"rel":"related"`) != 1 {
+		t.Errorf("the church's sites: %d %d in %s", code, len(church.Properties.History), body)
+	}
+}

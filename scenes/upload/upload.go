@@ -1,7 +1,8 @@
 // Package upload reads what a company uploads as a pilot layer — GeoJSON
 // or CityJSON — as hostile input: bounded in size, nesting, features,
 // vertices and properties; every ring closed, simple and inside the scene;
-// every error naming the place, e.g.
+// no property that is the scene's own (twin.CheckCompanyFeature: a
+// lineage, status moved); every error naming the place, e.g.
 // "features[12].geometry.coordinates[0]: ring crosses itself (edges 1 and 3)".
 package upload
 
@@ -79,6 +80,9 @@ func Decode(data []byte, contentType string, opts Options) ([]*twin.Feature, err
 	case GeoJSON, "application/json":
 		if fs, err = scenes.DecodeGeoJSON(data, twin.Pilots); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		for _, f := range fs {
+			delete(f.Props, twin.PropFromDefault) // the twin's to give (see check)
 		}
 	case CityJSON, CityJSONSeq:
 		// A building without yearOfConstruction is in the twin from
@@ -170,6 +174,9 @@ func check(fs []*twin.Feature, opts Options, lim Limits) error {
 			if len(s.v) > lim.PropBytes {
 				return fmt.Errorf("%w: %w", ErrTooLarge, at("properties."+s.name, fmt.Errorf("longer than %d bytes", lim.PropBytes)))
 			}
+		}
+		if err := twin.CheckCompanyFeature(f); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, &twin.IndexError{Index: i, Err: err})
 		}
 		if f.Life.From.IsZero() && !opts.Now.IsZero() {
 			// A pilot is in the twin from its upload on, unless it says

@@ -163,7 +163,10 @@ func (p *PilotStore) List() []PilotInfo {
 
 // Put creates or replaces pilot id of company with features (of any layer
 // and id: Put gives each the pilots layer, a model id made of the pilot's
-// name and its own id, and the properties "pilot" and "company"). It
+// name and its own id, and what the twin gives every company feature,
+// twin.CompanyGiven: the source, the properties "pilot" and "company").
+// A feature that claims what is the scene's own
+// (twin.CheckCompanyFeature: a lineage, status moved) is refused. It
 // returns once the pilot is durable and in the model; readers see the old
 // pilot or the new one, never a mix. On error nothing changes.
 func (p *PilotStore) Put(ctx context.Context, company, id string, features []*twin.Feature) (info PilotInfo, created bool, err error) {
@@ -185,6 +188,9 @@ func (p *PilotStore) Put(ctx context.Context, company, id string, features []*tw
 			return PilotInfo{}, false, &twin.IndexError{Index: i, Err: fieldErr("id", fmt.Errorf("%w %q (also feature %d)", twin.ErrDuplicateID, c.ID, j))}
 		}
 		seen[c.ID] = i
+		if err := twin.CheckCompanyFeature(&c); err != nil {
+			return PilotInfo{}, false, &twin.IndexError{Index: i, Err: err}
+		}
 		c.ID = PilotFeatureID(id, c.ID)
 		props := make(map[string]any, len(f.Props)+2)
 		for k, v := range f.Props {
@@ -196,8 +202,8 @@ func (p *PilotStore) Put(ctx context.Context, company, id string, features []*tw
 				props[k] = fmt.Sprint(v)
 			}
 		}
-		props[twin.PropPilot], props[twin.PropCompany] = id, company
 		c.Props = props
+		twin.CompanyGiven(&c, company, id)
 		fs[i] = &c
 	}
 	if err := twin.Prepare(fs); err != nil {
