@@ -327,6 +327,9 @@ func decodeSensorBody(data []byte) (live.Sensor, error) {
 	if dec.More() {
 		return live.Sensor{}, errors.New("body: one JSON object, please")
 	}
+	if err := noDuplicateNames(data); err != nil {
+		return live.Sensor{}, err
+	}
 	if b.Lon == nil {
 		return live.Sensor{}, errors.New("lon: missing")
 	}
@@ -339,6 +342,10 @@ func decodeSensorBody(data []byte) (live.Sensor, error) {
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request, st *live.Store) {
 	tenant, ok := s.authenticate(w, r)
 	if !ok {
+		return
+	}
+	if !requireJSON(w, r) {
+		s.live.rejected.WithLabelValues("415").Inc()
 		return
 	}
 	data, ok := readBody(w, r)
@@ -397,6 +404,9 @@ func decodeReadingsBody(data []byte) ([]live.Reading, error) {
 	}
 	if dec.More() {
 		return nil, errors.New("body: one JSON object, please")
+	}
+	if err := noDuplicateNames(data); err != nil {
+		return nil, err
 	}
 	if body.Readings == nil {
 		return nil, errors.New(`readings: missing (send {"readings":[{"sensor":…,"time":…,"value":…}]})`)

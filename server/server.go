@@ -131,8 +131,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if pattern == "" {
 		pattern = "unmatched"
-		w = &jsonErrors{ResponseWriter: w}
 	}
+	w = &jsonErrors{ResponseWriter: w, all: pattern == "unmatched"}
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {

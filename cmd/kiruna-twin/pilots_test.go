@@ -172,7 +172,11 @@ func TestPilotsPerCompany(t *testing.T) {
 		{"unknown token", "PUT", "/api/pilots/other", "kt_not-a-token", pilotGeoJSON, 401, "unknown token"},
 	}
 	for _, c := range cases {
-		code, body := call(t, c.method, base+c.path, c.token, "application/geo+json", c.body)
+		ctype := "application/geo+json"
+		if c.path == "/api/readings" {
+			ctype = "application/json"
+		}
+		code, body := call(t, c.method, base+c.path, c.token, ctype, c.body)
 		if code != c.code || !strings.Contains(body, c.msg) {
 			t.Errorf("%s: %d %s; want %d with %q", c.name, code, body, c.code, c.msg)
 		}

@@ -119,6 +119,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", c.addr, err)
 	}
+	ln = server.JSONErrorListener(ln) // net/http's own 400/431/501 answers in JSON too
 	if listening != nil {
 		listening <- ln.Addr()
 	}
