@@ -177,6 +177,8 @@ var (
 	ErrRingNotClosed     = errors.New("ring not closed")
 	ErrRingTooShort      = errors.New("ring has fewer than 4 positions")
 	ErrLineTooShort      = errors.New("line has fewer than 2 positions")
+	ErrLineNoLength      = errors.New("line has no length: its positions are all the same")
+	ErrRingNoArea        = errors.New("ring encloses no area: its positions are all the same, or on one line")
 	ErrOutOfRange        = errors.New("coordinate outside WGS84")
 	ErrMissingFrom       = errors.New("missing from")
 	ErrToBeforeFrom      = errors.New("to is not after from")
@@ -325,10 +327,15 @@ func checkLine(l orb.LineString) ([]int, error) {
 	if len(l) < 2 {
 		return nil, ErrLineTooShort
 	}
+	length := false
 	for i, p := range l {
 		if err := checkPoint(p); err != nil {
 			return []int{i}, err
 		}
+		length = length || p != l[0]
+	}
+	if !length {
+		return nil, ErrLineNoLength
 	}
 	return nil, nil
 }
@@ -356,6 +363,16 @@ func checkRing(r orb.Ring) ([]int, error) {
 	}
 	if r[0] != r[len(r)-1] {
 		return nil, ErrRingNotClosed
+	}
+	// Twice the signed area (shoelace), relative to the first position so
+	// that large coordinates lose no precision.
+	var a float64
+	o := r[0]
+	for i := 1; i+1 < len(r); i++ {
+		a += (r[i][0]-o[0])*(r[i+1][1]-o[1]) - (r[i+1][0]-o[0])*(r[i][1]-o[1])
+	}
+	if a == 0 {
+		return nil, ErrRingNoArea
 	}
 	return nil, nil
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -175,6 +176,14 @@ func check(fs []*twin.Feature, opts Options, lim Limits) error {
 				return fmt.Errorf("%w: %w", ErrTooLarge, at("properties."+s.name, fmt.Errorf("longer than %d bytes", lim.PropBytes)))
 			}
 		}
+		if r, pos, ok := inputcheck.Unprintable(f.ID); ok {
+			return fmt.Errorf("%w: %w", ErrInvalid, at("id", fmt.Errorf("%U at byte %d: an id may hold no control or bidirectional formatting character", r, pos)))
+		}
+		for k := range f.Props {
+			if r, pos, ok := inputcheck.Unprintable(k); ok {
+				return fmt.Errorf("%w: %w", ErrInvalid, at("properties."+strconv.Quote(truncate(k, 40)), fmt.Errorf("%U at byte %d: a property's name may hold no control or bidirectional formatting character", r, pos)))
+			}
+		}
 		if err := twin.CheckCompanyFeature(f); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalid, &twin.IndexError{Index: i, Err: err})
 		}
@@ -244,6 +253,10 @@ func simple(g orb.Geometry) error {
 		return nil
 	}
 	for pi, p := range polys {
+		path := "geometry.coordinates"
+		if len(polys) > 1 || isMulti(g) {
+			path = fmt.Sprintf("geometry.coordinates[%d]", pi)
+		}
 		for ri, r := range p {
 			if len(r) > footprint.MaxRingPoints {
 				continue // refused by the vertex limits first
@@ -255,6 +268,11 @@ func simple(g orb.Geometry) error {
 				}
 				return &twin.FieldError{Field: path, Err: fmt.Errorf("ring crosses itself (edges %d and %d)", i, j)}
 			}
+		}
+		if err := footprint.Holes(p); err != nil && !errors.Is(err, footprint.ErrTooManyRings) {
+			// A polygon of more edges is left unchecked, like a ring
+			// above: the sweep is quadratic at worst.
+			return &twin.FieldError{Field: path, Err: err}
 		}
 	}
 	return nil
