@@ -364,15 +364,30 @@ func checkRing(r orb.Ring) ([]int, error) {
 	if r[0] != r[len(r)-1] {
 		return nil, ErrRingNotClosed
 	}
-	// Twice the signed area (shoelace), relative to the first position so
-	// that large coordinates lose no precision.
-	var a float64
-	o := r[0]
-	for i := 1; i+1 < len(r); i++ {
-		a += (r[i][0]-o[0])*(r[i+1][1]-o[1]) - (r[i+1][0]-o[0])*(r[i][1]-o[1])
-	}
-	if a == 0 {
+	if onOneLine(r) {
 		return nil, ErrRingNoArea
 	}
 	return nil, nil
+}
+
+// onOneLine reports whether every position of r is one point, or on the
+// line through the first two distinct ones. (A ring that crosses itself,
+// such as a bow tie, may have a signed area of 0 and still not be this.)
+func onOneLine(r orb.Ring) bool {
+	o := r[0]
+	var d orb.Point
+	found := false
+	for _, p := range r[1:] {
+		if p == o {
+			continue
+		}
+		if !found {
+			d, found = orb.Point{p[0] - o[0], p[1] - o[1]}, true
+			continue
+		}
+		if d[0]*(p[1]-o[1])-d[1]*(p[0]-o[0]) != 0 {
+			return false
+		}
+	}
+	return true
 }
