@@ -34,6 +34,8 @@ type serveConfig struct {
 	origins  []string // --allow-origin: browser origins that may open /ws
 	rate     float64  // --write-rate: writes per second per company
 	burst    int      // --write-burst
+	// Each company's quotas: --max-sensors, --max-pilots, --max-pilot-vertices.
+	maxSensors, maxPilots, maxPilotVertices int
 	shared   *shared  // what --store and --bus opened (replicas.go); nil when embedded
 }
 
@@ -47,6 +49,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fl.BoolVar(&c.simulate, "simulate", true, "run the built-in sensor simulator, which feeds the scene's own sensors")
 	fl.Float64Var(&c.rate, "write-rate", 50, "write requests per second each company may send (readings, sensors, pilots); more answer 429")
 	fl.IntVar(&c.burst, "write-burst", 100, "write requests a company may send at once above --write-rate")
+	fl.IntVar(&c.maxSensors, "max-sensors", 1000, "sensors each company may register, its pilots' included; more answer 429 (0: no bound)")
+	fl.IntVar(&c.maxPilots, "max-pilots", 50, "pilots each company may keep; more answer 429 (0: no bound)")
+	fl.IntVar(&c.maxPilotVertices, "max-pilot-vertices", 2_000_000, "vertices each company's pilots may hold in all; more answer 413 (0: no bound)")
 	fl.StringSliceVar(&c.origins, "allow-origin", nil, "browser origins (e.g. https://kiosk.example) that may open /ws besides this server's own; \"*\" for any")
 	fl.StringVar(&c.store, "store", "", "postgres://… URL of a PostgreSQL/PostGIS store shared by several replicas: companies, sensors, readings and pilots live there instead of under --data (the simulator is then off unless --simulate is given)")
 	fl.StringVar(&c.bus, "bus", "", "nats://… URL of a NATS server that carries changes between replicas at once (needs --store; without it they poll the store)")
