@@ -201,7 +201,9 @@ func TestHeavyGeometryIsReused(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := heavy()
-	same := func(x, y heavyGeom) bool { return reflect.ValueOf(x.pieces).Pointer() == reflect.ValueOf(y.pieces).Pointer() }
+	same := func(x, y heavyGeom) bool {
+		return reflect.ValueOf(x.pieces).Pointer() == reflect.ValueOf(y.pieces).Pointer()
+	}
 	if !same(before["a"], after["a"]) {
 		t.Error("the untouched feature was prepared again")
 	}

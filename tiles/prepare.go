@@ -41,11 +41,11 @@ type feat struct {
 	// pieces cut a feature of many vertices by MaxZoom tile (pieces.go):
 	// a MaxZoom tile draws its own piece, or nothing when it has none.
 	pieces map[uint64]piece
-	bound orb.Bound      // of geom, Mercator unit square
-	size  float64        // the larger side of bound
-	typ   geomType
-	keep  bool     // never dropped by generalisation (points, landmarks)
-	tags  []uint32 // pairs: index into layerData.keys, index into layerData.values
+	bound  orb.Bound // of geom, Mercator unit square
+	size   float64   // the larger side of bound
+	typ    geomType
+	keep   bool     // never dropped by generalisation (points, landmarks)
+	tags   []uint32 // pairs: index into layerData.keys, index into layerData.values
 }
 
 // geometryAt returns the geometry to draw at zoom z.

@@ -34,9 +34,10 @@ type serveConfig struct {
 	origins  []string // --allow-origin: browser origins that may open /ws
 	rate     float64  // --write-rate: writes per second per company
 	burst    int      // --write-burst
+	shared   *shared  // what --store and --bus opened (replicas.go); nil when embedded
+
 	// Each company's quotas: --max-sensors, --max-pilots, --max-pilot-vertices.
 	maxSensors, maxPilots, maxPilotVertices int
-	shared   *shared  // what --store and --bus opened (replicas.go); nil when embedded
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
