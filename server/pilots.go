@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -117,6 +118,11 @@ func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *live
 		writeError(w, http.StatusForbidden, "pilot %q belongs to another company", id)
 		return
 	}
+	release, ok := s.uploadRoom(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPilotBody))
 	var mbe *http.MaxBytesError
 	switch {
@@ -149,9 +155,14 @@ func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *live
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	if store == nil { // the live state opens before the pilots; only a test meets this
-		w.Header().Set("Retry-After", "2")
-		writeError(w, http.StatusServiceUnavailable, "the live state is still loading; the pilot's sensors cannot be registered yet")
+	if store == nil {
+		if len(sensors) > 0 {
+			w.Header().Set("Retry-After", "2")
+			writeError(w, http.StatusServiceUnavailable, "the live state is still loading; the pilot's sensors cannot be registered yet")
+			return
+		}
+		info, created, err := ps.Put(r.Context(), tenant.Name, id, features)
+		s.pilotPut(w, r, id, info, created, err)
 		return
 	}
 	for i, sn := range sensors {
@@ -177,21 +188,8 @@ func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *live
 	}
 
 	info, created, err := ps.Put(r.Context(), tenant.Name, id, features)
-	switch {
-	case errors.Is(err, live.ErrNotPilotOwner):
-		writeError(w, http.StatusForbidden, "pilot %q belongs to another company", id)
-		return
-	case errors.Is(err, live.ErrPilotTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "%v", err)
-		return
-	case errors.Is(err, live.ErrQuota):
-		writeQuotaError(w, err)
-		return
-	case isInputError(err):
-		writeError(w, http.StatusBadRequest, "%v", err)
-		return
-	case err != nil:
-		s.storeError(w, r, err)
+	if err != nil {
+		s.pilotPut(w, r, id, info, created, err)
 		return
 	}
 	body := toPilotJSON(info)
@@ -210,12 +208,60 @@ func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *live
 		}
 		body.Sensors = append(body.Sensors, sn.ID)
 	}
+	answerPut(w, id, created, body)
+}
+
+// pilotPut answers a Put of pilot id: its error, or the pilot.
+func (s *Server) pilotPut(w http.ResponseWriter, r *http.Request, id string, info live.PilotInfo, created bool, err error) {
+	switch {
+	case errors.Is(err, live.ErrNotPilotOwner):
+		writeError(w, http.StatusForbidden, "pilot %q belongs to another company", id)
+	case errors.Is(err, live.ErrPilotTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "%v", err)
+	case errors.Is(err, live.ErrQuota):
+		writeQuotaError(w, err)
+	case isInputError(err):
+		writeError(w, http.StatusBadRequest, "%v", err)
+	case err != nil:
+		s.storeError(w, r, err)
+	default:
+		answerPut(w, id, created, toPilotJSON(info))
+	}
+}
+
+func answerPut(w http.ResponseWriter, id string, created bool, body pilotJSON) {
 	code := http.StatusOK
 	if created {
 		code = http.StatusCreated
 		w.Header().Set("Location", "/api/pilots/"+id)
 	}
 	writeJSON(w, code, body)
+}
+
+// uploadRoom waits for room to read and decode r's body among the
+// uploads in flight (Config.UploadMemory): a body costs its length, or
+// the largest allowed when its length is not given, since decoding holds
+// the body and what it becomes in memory. Without room within
+// Config.UploadWait it answers 503 with Retry-After; a body announced
+// over the limit is 413 at once. The caller calls release when done.
+func (s *Server) uploadRoom(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	if r.ContentLength > maxPilotBody {
+		writeError(w, http.StatusRequestEntityTooLarge, "the upload is larger than %d MiB", maxPilotBody>>20)
+		return nil, false
+	}
+	n := int64(maxPilotBody)
+	if r.ContentLength >= 0 {
+		n = r.ContentLength
+	}
+	n = max(1, min(n, s.cfg.UploadMemory))
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.UploadWait)
+	defer cancel()
+	if err := s.uploads.Acquire(ctx, n); err != nil {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "too many uploads are being read at once (%d MiB in all); try again in a few seconds", s.cfg.UploadMemory>>20)
+		return nil, false
+	}
+	return func() { s.uploads.Release(n) }, true
 }
 
 // isInputError tells errors about the upload (400) from failures of the

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/semaphore"
 )
 
 // Config is what a Server serves.
@@ -38,6 +39,12 @@ type Config struct {
 	Hub HubOptions
 	// RateLimit bounds each company's writes (429 beyond it).
 	RateLimit RateLimit
+	// UploadMemory bounds the bytes of pilot uploads read and decoded at
+	// once (64 MiB when zero): an upload waits for room up to UploadWait
+	// (10 s when zero), then answers 503 with Retry-After. A body of
+	// unknown length counts as the largest allowed.
+	UploadMemory int64
+	UploadWait   time.Duration
 	// Ready, when set, is asked by /readyz once the scene is loaded: an
 	// error answers 503 with it; details (e.g. "store": "ok", "bus":
 	// "down") join the answer either way. Replicas use it.
@@ -55,6 +62,7 @@ type Server struct {
 	live    *liveState                      // sensors, readings, /ws; see live.go
 	pilots  atomic.Pointer[live.PilotStore] // see pilots.go
 	limiter *tenantLimiter                  // writes per company; see ratelimit.go
+	uploads *semaphore.Weighted             // bytes of uploads being decoded; see pilots.go
 }
 
 // New wires every route. The server answers /healthz at once and /readyz
@@ -73,7 +81,14 @@ func New(cfg Config) *Server {
 	if cfg.Model == nil {
 		cfg.Model = twin.NewModel()
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newHTTPMetrics(cfg.Registry), limiter: newTenantLimiter(cfg.RateLimit)}
+	if cfg.UploadMemory <= 0 {
+		cfg.UploadMemory = 64 << 20
+	}
+	if cfg.UploadWait <= 0 {
+		cfg.UploadWait = 10 * time.Second
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newHTTPMetrics(cfg.Registry), limiter: newTenantLimiter(cfg.RateLimit),
+		uploads: semaphore.NewWeighted(cfg.UploadMemory)}
 	s.tiles = tiles.New(cfg.Model, cfg.Tiles)
 	s.static = mustStaticFiles()
 	s.live = newLiveState(s)

@@ -38,6 +38,7 @@ type serveConfig struct {
 
 	// Each company's quotas: --max-sensors, --max-pilots, --max-pilot-vertices.
 	maxSensors, maxPilots, maxPilotVertices int
+	uploadInflight                          int // --upload-inflight, MiB
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -52,6 +53,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fl.IntVar(&c.burst, "write-burst", 100, "write requests a company may send at once above --write-rate")
 	fl.IntVar(&c.maxSensors, "max-sensors", 1000, "sensors each company may register, its pilots' included; more answer 429 (0: no bound)")
 	fl.IntVar(&c.maxPilots, "max-pilots", 50, "pilots each company may keep; more answer 429 (0: no bound)")
+	fl.IntVar(&c.uploadInflight, "upload-inflight", 64, "MiB of pilot uploads read and decoded at once, all companies together; more wait up to 10 s, then answer 503")
 	fl.IntVar(&c.maxPilotVertices, "max-pilot-vertices", 2_000_000, "vertices each company's pilots may hold in all; more answer 413 (0: no bound)")
 	fl.StringSliceVar(&c.origins, "allow-origin", nil, "browser origins (e.g. https://kiosk.example) that may open /ws besides this server's own; \"*\" for any")
 	fl.StringVar(&c.store, "store", "", "postgres://… URL of a PostgreSQL/PostGIS store shared by several replicas: companies, sensors, readings and pilots live there instead of under --data (the simulator is then off unless --simulate is given)")
@@ -118,7 +120,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 		return err
 	}
 	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants, Ready: c.shared.ready(),
-		Hub: server.HubOptions{AllowedOrigins: c.origins}, RateLimit: server.RateLimit{PerSecond: c.rate, Burst: c.burst}})
+		Hub: server.HubOptions{AllowedOrigins: c.origins}, RateLimit: server.RateLimit{PerSecond: c.rate, Burst: c.burst},
+		UploadMemory: int64(c.uploadInflight) << 20})
 	defer srv.Close() // the WebSocket hub
 
 	ln, err := net.Listen("tcp", c.addr)
