@@ -232,3 +232,36 @@ func TestTenantsDamagedWhileRunning(t *testing.T) {
 		t.Fatalf("active company after damage: %v", err)
 	}
 }
+
+// FuzzDecodeTenants: any bytes either read as companies or are refused
+// with ErrTenantsDamaged, never a panic; what reads is whole to the last
+// byte and says every company once.
+func FuzzDecodeTenants(f *testing.F) {
+	now := time.Date(2025, 11, 20, 8, 0, 0, 0, time.UTC)
+	add := wal.AppendFrame(nil, wal.Record{Kind: recTenantAdd, Data: append(appendString(nil, "acme"), make([]byte, 40)...)})
+	revoke := wal.AppendFrame(nil, wal.Record{Kind: recTenantRevoke, Data: binary.LittleEndian.AppendUint64(appendString(nil, "acme"), uint64(now.UnixNano()))})
+	f.Add([]byte{})
+	f.Add(add)
+	f.Add(slices.Concat(add, revoke))
+	f.Add(slices.Concat(add, revoke, []byte{9, 0, 0}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		byName, byHash, err := decodeTenants(data)
+		if err != nil {
+			if !errors.Is(err, ErrTenantsDamaged) {
+				t.Fatalf("an error that is not damage: %v", err)
+			}
+			return
+		}
+		if _, n := wal.ReadFrames(data); n != len(data) {
+			t.Fatalf("read %d of %d bytes as whole", n, len(data))
+		}
+		if len(byHash) > len(byName) {
+			t.Fatalf("%d hashes for %d companies", len(byHash), len(byName))
+		}
+		for name := range byName {
+			if !ValidTenantName(name) {
+				t.Fatalf("company %q", name)
+			}
+		}
+	})
+}
