@@ -75,6 +75,18 @@ func TestLoadGood(t *testing.T) {
 
 // Every kind of bad bundle fails with an error that names the file, the
 // feature index and the field.
+// TestCRSOfWGS84Passes: a crs member that names WGS84 longitude and
+// latitude (as GDAL and QGIS write it), or null, says what RFC 7946
+// assumes and is read.
+func TestCRSOfWGS84Passes(t *testing.T) {
+	for _, crs := range []string{`null`, `{"type":"name","properties":{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}}`, `{"type":"name","properties":{"name":"OGC:CRS84"}}`} {
+		data := `{"type":"FeatureCollection","crs":` + crs + `,"features":[{"type":"Feature","id":"a","crs":` + crs + `,"geometry":{"type":"Point","crs":` + crs + `,"coordinates":[20,67]},"properties":{"from":"1950"}}]}`
+		if fs, err := DecodeGeoJSON([]byte(data), twin.Buildings); err != nil || len(fs) != 1 {
+			t.Errorf("crs %s: %v", crs, err)
+		}
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -103,6 +115,12 @@ func TestLoadErrors(t *testing.T) {
 		{"no geometry", bundle(collection(`{"type":"Feature","id":"x","geometry":null,"properties":{"from":"1950"}}`)),
 			twin.ErrNoGeometry, "buildings.geojson: features[0].geometry: no geometry"},
 		{"not json", bundle("{"), ErrBadGeoJSON, "buildings.geojson: bad GeoJSON"},
+		{"a crs on the collection", bundle(`{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::3006"}},"features":[]}`),
+			ErrCRS, `buildings.geojson: crs: bad GeoJSON: crs "urn:ogc:def:crs:EPSG::3006" is not read: RFC 7946 GeoJSON is WGS84`},
+		{"a crs on a feature", bundle(collection(`{"type":"Feature","id":"x","crs":{"type":"name","properties":{"name":"EPSG:3857"}},"geometry":` + square + `,"properties":{"from":"1950"}}`)),
+			ErrCRS, `buildings.geojson: features[0].crs: bad GeoJSON: crs "EPSG:3857" is not read`},
+		{"a crs on a geometry", bundle(collection(building("b1", `{"type":"Point","crs":{"type":"link","properties":{"href":"x"}},"coordinates":[20.1,67.1]}`, ""))),
+			ErrCRS, `buildings.geojson: features[0].geometry: crs: bad GeoJSON: a crs member is not read`},
 		{"not a collection", bundle(`{"type":"Feature"}`), ErrBadGeoJSON, `buildings.geojson: bad GeoJSON: type is "Feature"`},
 		{"missing layer file", fstest.MapFS{"scene.json": {Data: []byte(testScene)}}, nil, "buildings.geojson: open buildings.geojson"},
 		{"no scene.json", fstest.MapFS{}, nil, "scene.json: open scene.json"},
@@ -143,6 +161,7 @@ func FuzzDecodeGeoJSON(f *testing.F) {
 	f.Add([]byte(collection(`{"type":"Feature","id":7,"geometry":{"type":"MultiPolygon","coordinates":[[[[1,2],[3,4],[5,6],[1,2]]]]},"properties":{"from":2025.5,"to":"2030-01"}}`)))
 	f.Add([]byte(collection(`{"type":"Feature","id":"l","geometry":{"type":"LineString","coordinates":[[1,2],[3,4]]},"properties":{"from":"1900","x":[1]}}`)))
 	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"GeometryCollection","geometries":[]}}]}`))
+	f.Add([]byte(`{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}},"features":[{"type":"Feature","crs":null,"geometry":{"type":"Point","crs":{"type":"name","properties":{"name":"EPSG:3006"}},"coordinates":[1,2]}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fs, err := DecodeGeoJSON(data, twin.Buildings)
 		if err != nil {

@@ -139,6 +139,10 @@ func splitFeatures(data []byte) ([][]byte, error) {
 					return nil, bad(err)
 				}
 			}
+		case "crs":
+			if err := checkCRS(dec); err != nil {
+				return nil, err
+			}
 		default:
 			if err := dec.SkipValue(); err != nil {
 				return nil, bad(err)
@@ -241,6 +245,52 @@ func scanArray(data []byte, i int) ([][]byte, int, error) {
 			return nil, 0, fmt.Errorf("want ',' or ']' after a feature, got %q (at byte %d)", data[i], i)
 		}
 	}
+}
+
+// ErrCRS: a GeoJSON crs member (GeoJSON of 2008) that names a system
+// other than WGS84 longitude/latitude. RFC 7946 removed the member:
+// coordinates are WGS84 longitude and latitude, and nothing else is read.
+var ErrCRS = errors.New("RFC 7946 GeoJSON is WGS84 longitude and latitude only: convert the coordinates to WGS84 (EPSG:4326, longitude first) and remove the crs member")
+
+// crs84 are the names of WGS84 longitude/latitude that a crs member of
+// older writers (GDAL, QGIS) gives; such a member says what RFC 7946
+// assumes and is let through.
+var crs84 = map[string]bool{
+	"urn:ogc:def:crs:OGC:1.3:CRS84":                 true,
+	"urn:ogc:def:crs:OGC::CRS84":                    true,
+	"http://www.opengis.net/def/crs/OGC/1.3/CRS84":  true,
+	"https://www.opengis.net/def/crs/OGC/1.3/CRS84": true,
+	"OGC:CRS84": true,
+}
+
+// checkCRS reads a crs member and refuses it, unless it is null or names
+// WGS84 longitude/latitude (crs84): coordinates in another system would
+// land somewhere else without a word.
+func checkCRS(dec *jsontext.Decoder) error {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return fieldErr("crs", fmt.Errorf("%w: %v", ErrBadGeoJSON, syntaxErr(err)))
+	}
+	if v.Kind() == 'n' {
+		return nil
+	}
+	var c struct {
+		Type       string `json:"type"`
+		Properties struct {
+			Name string `json:"name"`
+		} `json:"properties"`
+	}
+	if json.Unmarshal(v, &c) == nil && c.Type == "name" && crs84[c.Properties.Name] {
+		return nil
+	}
+	said := "a crs member"
+	if n := c.Properties.Name; n != "" {
+		if len(n) > 80 {
+			n = n[:80] + "…"
+		}
+		said = fmt.Sprintf("crs %q", n)
+	}
+	return fieldErr("crs", fmt.Errorf("%w: %s is not read: %w", ErrBadGeoJSON, said, ErrCRS))
 }
 
 // syntaxErr says where JSON went wrong.
@@ -361,6 +411,10 @@ func (d *featureDecoder) decode(raw []byte, f *twin.Feature) error {
 			f.Geometry, hasGeometry = g, true
 		case "properties":
 			if propID, err = d.readProperties(f); err != nil {
+				return err
+			}
+		case "crs":
+			if err := checkCRS(dec); err != nil {
 				return err
 			}
 		default:
@@ -634,6 +688,10 @@ func readGeometry(dec *jsontext.Decoder) (orb.Geometry, error) {
 				continue
 			}
 			if g, err = readCoordinates(dec, typ); err != nil {
+				return nil, err
+			}
+		case "crs":
+			if err := checkCRS(dec); err != nil {
 				return nil, err
 			}
 		default:

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -93,9 +94,21 @@ func wantsLandingJSON(r *http.Request) bool {
 	return jsonQ > 0 && jsonQ > htmlQ
 }
 
-// checkFormat answers 400 unless the request's f parameter, if any, asks
-// for JSON.
+// checkFormat answers 400 unless the request's only parameter, if any, is
+// f, given once, asking for JSON: as for /items, an unknown parameter is a
+// bad one (a client that misspells one learns it).
 func checkFormat(w http.ResponseWriter, q url.Values) bool {
+	keys := slices.Sorted(maps.Keys(q))
+	for _, k := range keys {
+		switch {
+		case k != "f":
+			writeError(w, http.StatusBadRequest, "%s: unknown parameter (known: f)", k)
+			return false
+		case len(q[k]) > 1:
+			writeError(w, http.StatusBadRequest, "f: given %d times; give it once", len(q[k]))
+			return false
+		}
+	}
 	if f := q.Get("f"); f != "" && f != "json" && f != "geojson" {
 		writeError(w, http.StatusBadRequest, "f: unsupported format %q (this API speaks json)", f)
 		return false

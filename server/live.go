@@ -84,6 +84,7 @@ func (s *Server) liveRoutes() {
 	s.mux.HandleFunc("GET /api/sensors/{id}", s.withStore(s.handleGetSensor))
 	s.mux.HandleFunc("GET /api/sensors/{id}/readings", s.withStore(s.handleReadings))
 	s.mux.HandleFunc("POST /api/sensors", s.withStore(s.handleRegister))
+	s.mux.HandleFunc("DELETE /api/sensors/{id}", s.withStore(s.handleDeleteSensor))
 	s.mux.HandleFunc("POST /api/readings", s.withStore(s.handleIngest))
 }
 
@@ -230,6 +231,9 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, st *live
 		return
 	}
 	sn, err := decodeSensorBody(data)
+	if err == nil {
+		err = s.inSceneArea(sn.Pos)
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
@@ -239,6 +243,12 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, st *live
 	switch {
 	case errors.Is(err, live.ErrSensorTaken):
 		writeError(w, http.StatusConflict, "sensor id %q is taken by another owner; choose another id", sn.ID)
+		return
+	case errors.Is(err, live.ErrNamespace):
+		writeError(w, http.StatusForbidden, "%v", err)
+		return
+	case errors.Is(err, live.ErrQuota):
+		writeQuotaError(w, err)
 		return
 	case errors.As(err, &fe):
 		writeError(w, http.StatusBadRequest, "%v", err)
@@ -253,6 +263,62 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, st *live
 		w.Header().Set("Location", "/api/sensors/"+sn.ID)
 	}
 	writeJSON(w, code, toSensorJSON(state))
+}
+
+func (s *Server) handleDeleteSensor(w http.ResponseWriter, r *http.Request, st *live.Store) {
+	tenant, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	err := st.Delete(r.Context(), tenant.Name, id)
+	switch {
+	case errors.Is(err, live.ErrUnknownSensor):
+		writeError(w, http.StatusNotFound, "no sensor %q", id)
+	case errors.Is(err, live.ErrNotOwner):
+		writeError(w, http.StatusForbidden, "sensor %q is not yours to delete", id)
+	case err != nil:
+		s.storeError(w, r, err)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// writeQuotaError answers a write that would take a company over a quota:
+// 413 for the vertices of its pilots (the upload is too large), 429 for
+// the number of its sensors or pilots (delete some first).
+func writeQuotaError(w http.ResponseWriter, err error) {
+	var qe *live.QuotaError
+	if errors.As(err, &qe) && qe.What == "vertices" {
+		writeError(w, http.StatusRequestEntityTooLarge, "%v", err)
+		return
+	}
+	writeError(w, http.StatusTooManyRequests, "%v; delete some first", err)
+}
+
+// sceneArea is where companies may put pilots and sensors: the scene's
+// bounds and sceneMargin around them (nothing before the scene is loaded).
+func (s *Server) sceneArea() orb.Bound {
+	sc := s.scene.Load()
+	if sc == nil {
+		return orb.Bound{}
+	}
+	b := sc.Bounds
+	return orb.Bound{Min: orb.Point{b[0] - sceneMargin, b[1] - sceneMargin}, Max: orb.Point{b[2] + sceneMargin, b[3] + sceneMargin}}
+}
+
+// inSceneArea refuses a company's sensor outside sceneArea.
+func (s *Server) inSceneArea(p orb.Point) error {
+	a := s.sceneArea()
+	if a.IsZero() || a.Contains(p) {
+		return nil
+	}
+	field := "lon"
+	if p[0] >= a.Min[0] && p[0] <= a.Max[0] {
+		field = "lat"
+	}
+	return &twin.FieldError{Field: field, Err: fmt.Errorf("%w: [%v, %v] is outside the scene (%.4f, %.4f to %.4f, %.4f)",
+		twin.ErrOutOfRange, p[0], p[1], a.Min[0], a.Min[1], a.Max[0], a.Max[1])}
 }
 
 // decodeSensorBody reads {"id","type","unit","lon","lat","name"}.
@@ -273,6 +339,9 @@ func decodeSensorBody(data []byte) (live.Sensor, error) {
 	if dec.More() {
 		return live.Sensor{}, errors.New("body: one JSON object, please")
 	}
+	if err := noDuplicateNames(data); err != nil {
+		return live.Sensor{}, err
+	}
 	if b.Lon == nil {
 		return live.Sensor{}, errors.New("lon: missing")
 	}
@@ -285,6 +354,10 @@ func decodeSensorBody(data []byte) (live.Sensor, error) {
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request, st *live.Store) {
 	tenant, ok := s.authenticate(w, r)
 	if !ok {
+		return
+	}
+	if !requireJSON(w, r) {
+		s.live.rejected.WithLabelValues("415").Inc()
 		return
 	}
 	data, ok := readBody(w, r, maxLiveBody)
@@ -349,6 +422,9 @@ func decodeReadingsBody(data []byte) ([]live.Reading, error) {
 	}
 	if dec.More() {
 		return nil, errors.New("body: one JSON object, please")
+	}
+	if err := noDuplicateNames(data); err != nil {
+		return nil, err
 	}
 	if body.Readings == nil {
 		return nil, errors.New(`readings: missing (send {"readings":[{"sensor":…,"time":…,"value":…}]})`)

@@ -99,3 +99,29 @@ func FuzzDecodeClientMessage(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeSensorBody: any body either decodes into a sensor or fails
+// with an error (never a panic); a body whose JSON names a member twice
+// never decodes.
+func FuzzDecodeSensorBody(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"a1","type":"snow_depth","unit":"cm","lon":20.1,"lat":67.1,"name":"Snö"}`,
+		`{"id":"a1","id":"b","type":"snow_depth","lon":20.1,"lat":67.1}`,
+		`{"id":"a1","type":"snow_depth","lon":20.1}`, `{}`, `[]`, `null`, ``, `{"id":`,
+		"{\"id\":\"a\",\"type\":\"x\",\"lon\":1,\"lat\":2,\"name\":\"\xff\"}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sn, err := decodeSensorBody(data)
+		if err != nil {
+			return
+		}
+		if noDuplicateNames(data) != nil {
+			t.Fatalf("a body with a duplicate name decoded: %+v", sn)
+		}
+		if math.IsNaN(sn.Pos[0]) || math.IsNaN(sn.Pos[1]) {
+			t.Fatalf("decoded a position that is not a number: %+v", sn)
+		}
+	})
+}

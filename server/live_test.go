@@ -91,6 +91,9 @@ func newLiveEnv(t testing.TB, hub HubOptions) *liveEnv {
 func (e *liveEnv) do(t testing.TB, method, path, token, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, e.ts.URL+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -116,15 +117,16 @@ func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *live
 		writeError(w, http.StatusForbidden, "pilot %q belongs to another company", id)
 		return
 	}
+	release, ok := s.uploadRoom(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	data, ok := readBody(w, r, maxPilotBody)
 	if !ok {
 		return
 	}
-	opts := upload.Options{Now: s.cfg.Clock()}
-	if sc := s.scene.Load(); sc != nil {
-		b := sc.Bounds
-		opts.Area = orb.Bound{Min: orb.Point{b[0] - sceneMargin, b[1] - sceneMargin}, Max: orb.Point{b[2] + sceneMargin, b[3] + sceneMargin}}
-	}
+	opts := upload.Options{Now: s.cfg.Clock(), Area: s.sceneArea()}
 	features, err := upload.Decode(data, r.Header.Get("Content-Type"), opts)
 	switch {
 	case errors.Is(err, upload.ErrMediaType):
@@ -141,14 +143,19 @@ func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *live
 	// Sensor points of the pilot become the company's sensors; check them
 	// all before anything is written.
 	store := s.live.store.Load()
-	sensors, err := pilotSensors(id, features)
+	sensors, err := pilotSensors(tenant.Name, id, features)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	if len(sensors) > 0 && store == nil {
-		w.Header().Set("Retry-After", "2")
-		writeError(w, http.StatusServiceUnavailable, "the live state is still loading; the pilot's sensors cannot be registered yet")
+	if store == nil {
+		if len(sensors) > 0 {
+			w.Header().Set("Retry-After", "2")
+			writeError(w, http.StatusServiceUnavailable, "the live state is still loading; the pilot's sensors cannot be registered yet")
+			return
+		}
+		info, created, err := ps.Put(r.Context(), tenant.Name, id, features)
+		s.pilotPut(w, r, id, info, created, err)
 		return
 	}
 	for i, sn := range sensors {
@@ -157,23 +164,35 @@ func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *live
 			return
 		}
 	}
+	// The sensors of the pilot as it is now that the new one drops.
+	dropped := droppedSensors(store, tenant.Name, id, sensors)
+	if max := store.MaxSensorsPerOwner(); max > 0 {
+		have := len(store.Sensors().Owned(tenant.Name))
+		added := 0
+		for _, sn := range sensors {
+			if _, ok := store.Sensors().Get(sn.ID); !ok {
+				added++
+			}
+		}
+		if want := have - len(dropped) + added; want > max && added > 0 {
+			writeQuotaError(w, &live.QuotaError{What: "sensors", Limit: max, Have: have, Want: want})
+			return
+		}
+	}
 
 	info, created, err := ps.Put(r.Context(), tenant.Name, id, features)
-	switch {
-	case errors.Is(err, live.ErrNotPilotOwner):
-		writeError(w, http.StatusForbidden, "pilot %q belongs to another company", id)
-		return
-	case errors.Is(err, live.ErrPilotTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "%v", err)
-		return
-	case isInputError(err):
-		writeError(w, http.StatusBadRequest, "%v", err)
-		return
-	case err != nil:
-		s.storeError(w, r, err)
+	if err != nil {
+		s.pilotPut(w, r, id, info, created, err)
 		return
 	}
 	body := toPilotJSON(info)
+	for _, sid := range dropped {
+		if err := store.Delete(r.Context(), tenant.Name, sid); err != nil && !errors.Is(err, live.ErrUnknownSensor) {
+			s.cfg.Logger.Error("a sensor the pilot dropped could not be deleted", "pilot", id, "sensor", sid, "err", err)
+			writeError(w, http.StatusServiceUnavailable, "the pilot is stored, but its dropped sensor %q could not be deleted: %v; send the pilot again", sid, err)
+			return
+		}
+	}
 	for _, sn := range sensors {
 		if _, _, err := store.Register(r.Context(), tenant.Name, sn); err != nil {
 			s.cfg.Logger.Error("a pilot's sensor could not be registered", "pilot", id, "sensor", sn.ID, "err", err)
@@ -182,12 +201,60 @@ func (s *Server) handlePutPilot(w http.ResponseWriter, r *http.Request, ps *live
 		}
 		body.Sensors = append(body.Sensors, sn.ID)
 	}
+	answerPut(w, id, created, body)
+}
+
+// pilotPut answers a Put of pilot id: its error, or the pilot.
+func (s *Server) pilotPut(w http.ResponseWriter, r *http.Request, id string, info live.PilotInfo, created bool, err error) {
+	switch {
+	case errors.Is(err, live.ErrNotPilotOwner):
+		writeError(w, http.StatusForbidden, "pilot %q belongs to another company", id)
+	case errors.Is(err, live.ErrPilotTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "%v", err)
+	case errors.Is(err, live.ErrQuota):
+		writeQuotaError(w, err)
+	case isInputError(err):
+		writeError(w, http.StatusBadRequest, "%v", err)
+	case err != nil:
+		s.storeError(w, r, err)
+	default:
+		answerPut(w, id, created, toPilotJSON(info))
+	}
+}
+
+func answerPut(w http.ResponseWriter, id string, created bool, body pilotJSON) {
 	code := http.StatusOK
 	if created {
 		code = http.StatusCreated
 		w.Header().Set("Location", "/api/pilots/"+id)
 	}
 	writeJSON(w, code, body)
+}
+
+// uploadRoom waits for room to read and decode r's body among the
+// uploads in flight (Config.UploadMemory): a body costs its length, or
+// the largest allowed when its length is not given, since decoding holds
+// the body and what it becomes in memory. Without room within
+// Config.UploadWait it answers 503 with Retry-After; a body announced
+// over the limit is 413 at once. The caller calls release when done.
+func (s *Server) uploadRoom(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	if r.ContentLength > maxPilotBody {
+		writeError(w, http.StatusRequestEntityTooLarge, "the upload is larger than %d MiB", maxPilotBody>>20)
+		return nil, false
+	}
+	n := int64(maxPilotBody)
+	if r.ContentLength >= 0 {
+		n = r.ContentLength
+	}
+	n = max(1, min(n, s.cfg.UploadMemory))
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.UploadWait)
+	defer cancel()
+	if err := s.uploads.Acquire(ctx, n); err != nil {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "too many uploads are being read at once (%d MiB in all); try again in a few seconds", s.cfg.UploadMemory>>20)
+		return nil, false
+	}
+	return func() { s.uploads.Release(n) }, true
 }
 
 // isInputError tells errors about the upload (400) from failures of the
@@ -198,10 +265,27 @@ func isInputError(err error) bool {
 	return errors.As(err, &ie) || errors.As(err, &fe) || errors.Is(err, live.ErrBadPilotName)
 }
 
+// droppedSensors returns the company's sensors of pilot (ids
+// COMPANY:PILOT.…) that are not among keep, sorted.
+func droppedSensors(store *live.Store, company, pilot string, keep []live.Sensor) []string {
+	prefix := live.PilotSensorID(company, pilot, "")
+	kept := make(map[string]bool, len(keep))
+	for _, sn := range keep {
+		kept[sn.ID] = true
+	}
+	var out []string
+	for _, sid := range store.Sensors().Owned(company) {
+		if strings.HasPrefix(sid, prefix) && !kept[sid] {
+			out = append(out, sid)
+		}
+	}
+	return out
+}
+
 // pilotSensors picks the pilot's point features marked as sensors
 // ("sensor": true, with "type" and "unit") and makes them sensors named
-// PILOT.ID.
-func pilotSensors(pilot string, fs []*twin.Feature) ([]live.Sensor, error) {
+// COMPANY:PILOT.ID.
+func pilotSensors(company, pilot string, fs []*twin.Feature) ([]live.Sensor, error) {
 	var out []live.Sensor
 	for i, f := range fs {
 		if f.Props["sensor"] != true {
@@ -211,7 +295,7 @@ func pilotSensors(pilot string, fs []*twin.Feature) ([]live.Sensor, error) {
 		if !ok {
 			return nil, fmt.Errorf("features[%d].geometry: a sensor is a Point, got %s", i, f.Geometry.GeoJSONType())
 		}
-		sn := live.Sensor{ID: pilot + "." + f.ID, Type: live.SensorType(f.Prop("type")), Unit: f.Prop("unit"), Name: f.Name, Pos: p}
+		sn := live.Sensor{ID: live.PilotSensorID(company, pilot, f.ID), Type: live.SensorType(f.Prop("type")), Unit: f.Prop("unit"), Name: f.Name, Pos: p}
 		if err := sn.Normalize(); err != nil {
 			return nil, fmt.Errorf("features[%d] (a sensor): %w", i, err)
 		}
@@ -226,6 +310,18 @@ func (s *Server) handleDeletePilot(w http.ResponseWriter, r *http.Request, ps *l
 		return
 	}
 	id := r.PathValue("pilot")
+	// Its sensors go first: should the pilot's withdrawal then fail, a
+	// retry finds the pilot still there and withdraws it.
+	if owner, ok := ps.Owner(id); ok && owner == tenant.Name {
+		if store := s.live.store.Load(); store != nil {
+			for _, sid := range droppedSensors(store, tenant.Name, id, nil) {
+				if err := store.Delete(r.Context(), tenant.Name, sid); err != nil && !errors.Is(err, live.ErrUnknownSensor) {
+					s.storeError(w, r, err)
+					return
+				}
+			}
+		}
+	}
 	err := ps.Delete(r.Context(), tenant.Name, id)
 	switch {
 	case errors.Is(err, live.ErrPilotNotFound):

@@ -59,7 +59,7 @@ func TestReadyzAfterTheLogFailed(t *testing.T) {
 	}
 	defer st.Close()
 	srv.SetLive(st)
-	srv.SetScene(&scenes.Scene{ID: "t"})
+	srv.SetScene(&scenes.Scene{ID: "t", Bounds: [4]float64{20, 67, 21, 68}})
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	e.srv, e.ts = srv, ts

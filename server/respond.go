@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // writeJSON sends v as JSON with the given status.
@@ -36,33 +37,55 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 	writeJSON(w, status, ErrorBody{Error: fmt.Sprintf(format, args...)})
 }
 
-// jsonErrors rewrites the plain-text errors of http.ServeMux (404, 405) as
-// JSON bodies, so that every error a client sees has the same shape.
+// jsonErrors rewrites what http.ServeMux answers by itself as JSON, so
+// that every error a client sees has the same shape: its plain-text
+// errors (404, 405; all set when no route matched) and its HTML
+// redirects to a cleaned path ("/a/../b", "//b") or to a path with a
+// trailing slash, whichever route they lead to. A redirect keeps its
+// status and Location; its body says where, as {"error": …}.
 type jsonErrors struct {
 	http.ResponseWriter
+	all    bool // no route matched: every status ≥ 400 is the mux's own
 	status int
+	// replaced: the body is written here and the mux's own is dropped.
+	replaced bool
 }
 
 func (j *jsonErrors) WriteHeader(code int) {
 	j.status = code
-	if code >= 400 {
-		j.Header().Set("Content-Type", "application/json; charset=utf-8")
-		j.Header().Del("X-Content-Type-Options")
-		j.ResponseWriter.WriteHeader(code)
-		msg := http.StatusText(code)
+	h := j.Header()
+	var msg string
+	switch {
+	case j.all && code >= 400:
+		msg = http.StatusText(code)
 		if code == http.StatusMethodNotAllowed {
-			msg = "method not allowed; allowed: " + j.Header().Get("Allow")
+			msg = "method not allowed; allowed: " + h.Get("Allow")
 		}
-		body, _ := json.Marshal(ErrorBody{Error: msg})
-		_, _ = j.ResponseWriter.Write(append(body, '\n'))
+	case code >= 300 && code < 400 && h.Get("Location") != "" && strings.HasPrefix(h.Get("Content-Type"), "text/html"):
+		// http.Redirect, which alone sets an HTML type on a redirect.
+		msg = fmt.Sprintf("%s: this resource is at %s", http.StatusText(code), h.Get("Location"))
+	default:
+		j.ResponseWriter.WriteHeader(code)
 		return
 	}
+	j.replaced = true
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Del("X-Content-Type-Options")
+	h.Del("Content-Length")
 	j.ResponseWriter.WriteHeader(code)
+	body, _ := json.Marshal(ErrorBody{Error: msg})
+	_, _ = j.ResponseWriter.Write(append(body, '\n'))
 }
 
 func (j *jsonErrors) Write(b []byte) (int, error) {
-	if j.status >= 400 {
-		return len(b), nil // the mux's own text body is replaced
+	if j.status == 0 {
+		j.WriteHeader(http.StatusOK)
+	}
+	if j.replaced {
+		return len(b), nil // the mux's own text or HTML body is replaced
 	}
 	return j.ResponseWriter.Write(b)
 }
+
+// Unwrap lets http.ResponseController reach the connection.
+func (j *jsonErrors) Unwrap() http.ResponseWriter { return j.ResponseWriter }

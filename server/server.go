@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/semaphore"
 )
 
 // Config is what a Server serves.
@@ -42,6 +43,12 @@ type Config struct {
 	Hub HubOptions
 	// RateLimit bounds each company's writes (429 beyond it).
 	RateLimit RateLimit
+	// UploadMemory bounds the bytes of pilot uploads read and decoded at
+	// once (64 MiB when zero): an upload waits for room up to UploadWait
+	// (10 s when zero), then answers 503 with Retry-After. A body of
+	// unknown length counts as the largest allowed.
+	UploadMemory int64
+	UploadWait   time.Duration
 	// Ready, when set, is asked by /readyz once the scene is loaded: an
 	// error answers 503 with it; details (e.g. "store": "ok", "bus":
 	// "down") join the answer either way. Replicas use it.
@@ -82,6 +89,7 @@ type Server struct {
 	inFlight *connlimit.Counter              // requests in flight per client address
 	wsOpen   *connlimit.Counter              // WebSockets open per client address
 	terrain  atomic.Pointer[terrain.Tiles]   // the elevation model's tiles; see terrain.go
+	uploads  *semaphore.Weighted             // bytes of uploads being decoded; see pilots.go
 }
 
 // New wires every route. The server answers /healthz at once and /readyz
@@ -103,8 +111,15 @@ func New(cfg Config) *Server {
 	if cfg.PerClient == 0 {
 		cfg.PerClient = DefaultPerClient
 	}
+	if cfg.UploadMemory <= 0 {
+		cfg.UploadMemory = 64 << 20
+	}
+	if cfg.UploadWait <= 0 {
+		cfg.UploadWait = 10 * time.Second
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newHTTPMetrics(cfg.Registry), limiter: newTenantLimiter(cfg.RateLimit),
-		inFlight: connlimit.NewCounter(cfg.PerClient), wsOpen: connlimit.NewCounter(cfg.PerClient)}
+		inFlight: connlimit.NewCounter(cfg.PerClient), wsOpen: connlimit.NewCounter(cfg.PerClient),
+		uploads: semaphore.NewWeighted(cfg.UploadMemory)}
 	s.registerLimitMetrics()
 	s.tiles = tiles.New(cfg.Model, cfg.Tiles)
 	s.static = mustStaticFiles()
@@ -212,8 +227,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if pattern == "" {
 		pattern = "unmatched"
-		w = &jsonErrors{ResponseWriter: w}
 	}
+	w = &jsonErrors{ResponseWriter: w, all: pattern == "unmatched"}
 	start := time.Now()
 	// A forwarded header from anyone but a trusted proxy is dropped here,
 	// so that no handler can be led by it (origin, client address).

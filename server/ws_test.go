@@ -347,6 +347,10 @@ func TestWSOriginAndLimits(t *testing.T) {
 		t.Fatalf("an allowed origin: %v", err)
 	}
 	defer c.Close()
+	// The hub counts the client just after its 101 is written.
+	for deadline := time.Now().Add(5 * time.Second); e.srv.Hub().Clients() < 1 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if _, resp, err := websocket.DefaultDialer.Dial(url, nil); err == nil || resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("over the connection limit: %v %v", err, resp)
 	}

@@ -43,6 +43,7 @@ type encoder struct {
 	usedVals []uint32
 
 	cx, cy int32 // the geometry cursor
+	x, y   int   // the tile being written
 }
 
 type ipt struct{ x, y int32 }
@@ -62,6 +63,7 @@ func newEncoder(o Options) *encoder {
 // e's buffer (valid until the next call), or nil when no feature meets it.
 func (e *encoder) encode(layers []*layerData, z, x, y int) []byte {
 	e.tile = e.tile[:0]
+	e.x, e.y = x, y
 	n := float64(uint64(1) << z)
 	mb := MercatorBound(z, x, y, e.o.Buffer)
 	t := xform{s: Extent * n, ox: float64(x) * Extent, oy: float64(y) * Extent}
@@ -202,9 +204,18 @@ func (e *encoder) geometry(f *feat, z int, t xform, clipBox orb.Bound) bool {
 	e.cmds = e.cmds[:0]
 	e.cx, e.cy = 0, 0
 	b := f.bound
+	var g orb.Geometry
+	if f.pieces != nil && z >= e.o.MaxZoom {
+		// A feature of many vertices: only this tile's piece.
+		p, ok := f.pieces[pieceKey(e.x, e.y)]
+		if !ok {
+			return false
+		}
+		g, b = p.geom, p.bound
+	}
 	inside := b.Min[0]*t.s-t.ox >= clipBox.Min[0] && b.Min[1]*t.s-t.oy >= clipBox.Min[1] &&
 		b.Max[0]*t.s-t.ox <= clipBox.Max[0] && b.Max[1]*t.s-t.oy <= clipBox.Max[1]
-	if f.poly != nil && (z >= len(f.simpl) || f.simpl[z] == nil) {
+	if g == nil && f.poly != nil && (z >= len(f.simpl) || f.simpl[z] == nil) {
 		// The common case, a building: no interface, no type switch.
 		if inside {
 			e.polygon(f.poly, t)
@@ -213,7 +224,9 @@ func (e *encoder) geometry(f *feat, z int, t xform, clipBox orb.Bound) bool {
 		}
 		return len(e.cmds) > 0
 	}
-	g := f.geometryAt(z)
+	if g == nil {
+		g = f.geometryAt(z)
+	}
 	if !inside && f.typ == geomPolygon {
 		switch g := g.(type) {
 		case orb.Polygon:

@@ -54,14 +54,36 @@ type lazyLayer struct {
 	layer twin.Layer
 	o     Options
 	data  *layerData
+
+	mu    sync.Mutex
+	reuse map[*twin.Feature]heavyGeom // the heavy geometry of the layer before; nil once prepared
+	heavy map[*twin.Feature]heavyGeom // this layer's, once prepared
 }
 
 func (l *lazyLayer) get() *layerData {
 	l.once.Do(func() {
-		l.data = buildLayer(l.snap, l.layer, l.o)
+		l.mu.Lock()
+		reuse := l.reuse
+		l.mu.Unlock()
+		l.data = buildLayer(l.snap, l.layer, l.o, reuse)
 		l.snap = nil
+		l.mu.Lock()
+		l.reuse, l.heavy = nil, l.data.heavy
+		l.mu.Unlock()
 	})
 	return l.data
+}
+
+// heavyGeom returns what the next preparation of the layer may take over:
+// this one's heavy geometry, or, when it was never prepared, what it
+// would have taken over itself.
+func (l *lazyLayer) heavyGeom() map[*twin.Feature]heavyGeom {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.heavy != nil {
+		return l.heavy
+	}
+	return l.reuse
 }
 
 // New returns a Tiler of m's features that follows m's changes until
@@ -109,6 +131,9 @@ func (t *Tiler) onChange(c twin.Change) {
 			continue
 		}
 		next.layers[i] = &lazyLayer{snap: snap, layer: l, o: t.o}
+		if old != nil && i < len(old.layers) {
+			next.layers[i].reuse = old.layers[i].heavyGeom()
+		}
 	}
 	t.state.Store(next)
 	if t.cache == nil {

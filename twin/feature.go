@@ -176,6 +176,8 @@ var (
 	ErrRingNotClosed     = errors.New("ring not closed")
 	ErrRingTooShort      = errors.New("ring has fewer than 4 positions")
 	ErrLineTooShort      = errors.New("line has fewer than 2 positions")
+	ErrLineNoLength      = errors.New("line has no length: its positions are all the same")
+	ErrRingNoArea        = errors.New("ring encloses no area: its positions are all the same, or on one line")
 	ErrOutOfRange        = errors.New("coordinate outside WGS84")
 	ErrMissingFrom       = errors.New("missing from")
 	ErrToBeforeFrom      = errors.New("to is not after from")
@@ -324,10 +326,15 @@ func checkLine(l orb.LineString) ([]int, error) {
 	if len(l) < 2 {
 		return nil, ErrLineTooShort
 	}
+	length := false
 	for i, p := range l {
 		if err := checkPoint(p); err != nil {
 			return []int{i}, err
 		}
+		length = length || p != l[0]
+	}
+	if !length {
+		return nil, ErrLineNoLength
 	}
 	return nil, nil
 }
@@ -356,5 +363,30 @@ func checkRing(r orb.Ring) ([]int, error) {
 	if r[0] != r[len(r)-1] {
 		return nil, ErrRingNotClosed
 	}
+	if onOneLine(r) {
+		return nil, ErrRingNoArea
+	}
 	return nil, nil
+}
+
+// onOneLine reports whether every position of r is one point, or on the
+// line through the first two distinct ones. (A ring that crosses itself,
+// such as a bow tie, may have a signed area of 0 and still not be this.)
+func onOneLine(r orb.Ring) bool {
+	o := r[0]
+	var d orb.Point
+	found := false
+	for _, p := range r[1:] {
+		if p == o {
+			continue
+		}
+		if !found {
+			d, found = orb.Point{p[0] - o[0], p[1] - o[1]}, true
+			continue
+		}
+		if d[0]*(p[1]-o[1])-d[1]*(p[0]-o[0]) != 0 {
+			return false
+		}
+	}
+	return true
 }

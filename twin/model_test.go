@@ -233,6 +233,12 @@ func TestValidate(t *testing.T) {
 		{"negative height", Feature{ID: "a", Layer: Buildings, Geometry: sq, Life: Lifespan{From: from}, Height: -3}, ErrBadHeight, "properties.height"},
 		{"moved without lineage", Feature{ID: "a", Layer: Buildings, Geometry: sq, Life: Lifespan{From: from}, Status: Moved}, ErrMissingLineage, "properties.lineage"},
 		{"demolished without to", Feature{ID: "a", Layer: Buildings, Geometry: sq, Life: Lifespan{From: from}, Status: Demolished}, ErrMissingTo, "properties.to"},
+		{"ring of one point", Feature{ID: "a", Layer: Buildings, Geometry: orb.Polygon{{{20, 67}, {20, 67}, {20, 67}, {20, 67}}}, Life: Lifespan{From: from}}, ErrRingNoArea, "geometry.coordinates[0]"},
+		{"ring on a line", Feature{ID: "a", Layer: Buildings, Geometry: orb.Polygon{{{20, 67}, {20.1, 67}, {20.2, 67}, {20, 67}}}, Life: Lifespan{From: from}}, ErrRingNoArea, "geometry.coordinates[0]"},
+		{"hole of one point", Feature{ID: "a", Layer: Buildings, Geometry: orb.MultiPolygon{{sq[0], {{20.05, 67.01}, {20.05, 67.01}, {20.05, 67.01}, {20.05, 67.01}}}}, Life: Lifespan{From: from}}, ErrRingNoArea, "geometry.coordinates[0][1]"},
+		{"line of no length", Feature{ID: "a", Layer: Infrastructure, Geometry: orb.LineString{{20, 67}, {20, 67}, {20, 67}}, Life: Lifespan{From: from}}, ErrLineNoLength, "geometry.coordinates"},
+		{"a part of no length", Feature{ID: "a", Layer: Infrastructure, Geometry: orb.MultiLineString{{{20, 67}, {20.1, 67}}, {{20, 67}, {20, 67}}}, Life: Lifespan{From: from}}, ErrLineNoLength, "geometry.coordinates[1]"},
+		{"a line that comes back", Feature{ID: "a", Layer: Infrastructure, Geometry: orb.LineString{{20, 67}, {20.1, 67}, {20, 67}}, Life: Lifespan{From: from}}, nil, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

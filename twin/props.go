@@ -2,6 +2,7 @@ package twin
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -77,6 +78,102 @@ func IsReserved(name string) bool {
 		}
 	}
 	return false
+}
+
+// CompanyRule says what a company's feature (a pilot's) may do with a
+// property.
+type CompanyRule uint8
+
+// The rules.
+const (
+	// CompanyGives: the company's upload gives it (some values may be
+	// refused, see CompanyField.Refused).
+	CompanyGives CompanyRule = iota + 1
+	// CompanyRefused: the scene's own; an upload that gives it is refused,
+	// naming the property.
+	CompanyRefused
+	// TwinGives: the twin gives it on every company feature, and replaces
+	// whatever the upload said.
+	TwinGives
+)
+
+// CompanyField is one property of the schema, or one the twin sets, and
+// what a company may do with it.
+type CompanyField struct {
+	Name string
+	Rule CompanyRule
+	// Refused lists the values a company may not give (for CompanyGives).
+	Refused []string
+	// Why is said when an upload is refused for this property.
+	Why string
+}
+
+// companyFields is the one list of what a company may set on its
+// features: every field of the schema and every property the twin sets.
+// A property not listed is a further property, which a company may give
+// freely (a further property may never take a schema name).
+var companyFields = []CompanyField{
+	{Name: PropID, Rule: CompanyGives}, {Name: PropName, Rule: CompanyGives}, {Name: PropKind, Rule: CompanyGives},
+	{Name: PropFrom, Rule: CompanyGives}, {Name: PropTo, Rule: CompanyGives},
+	{Name: PropHeight, Rule: CompanyGives}, {Name: PropBase, Rule: CompanyGives},
+	{Name: PropStatus, Rule: CompanyGives, Refused: []string{string(Moved)},
+		Why: "a company's feature may be standing, demolished or planned; moved sites are the scene's own buildings"},
+	{Name: PropLineage, Rule: CompanyRefused,
+		Why: "lineages join the sites of the scene's own buildings; a company's feature may not join one"},
+	// Replaced by the twin whatever the upload says (CompanyGiven, and
+	// scenes/upload for from_default).
+	{Name: PropSource, Rule: TwinGives},      // the company's name
+	{Name: PropConfidence, Rule: TwinGives},  // none: the twin does not vouch for a company's positions
+	{Name: PropPilot, Rule: TwinGives},       // the pilot the feature belongs to
+	{Name: PropCompany, Rule: TwinGives},     // the company that uploaded it
+	{Name: PropFromDefault, Rule: TwinGives}, // true when the upload gave no from
+}
+
+// CompanyFields returns what a company may set on its features.
+func CompanyFields() []CompanyField { return slices.Clone(companyFields) }
+
+// ErrNotForCompanies: a company's upload gave a property that is the
+// scene's or the twin's.
+var ErrNotForCompanies = errors.New("not for a company to set")
+
+// CheckCompanyFeature checks a feature a company uploads, as decoded,
+// against the list of company fields: a property that is the scene's own
+// (lineage) or a value that is (status moved) is a *FieldError naming
+// it, wrapping ErrNotForCompanies. What the twin gives (TwinGives) is
+// not checked: it is replaced.
+func CheckCompanyFeature(f *Feature) error {
+	for _, c := range companyFields {
+		var v string
+		switch c.Name {
+		case PropStatus:
+			v = string(f.Status)
+		case PropLineage:
+			v = f.Lineage
+		default:
+			continue
+		}
+		switch {
+		case c.Rule == CompanyRefused && v != "":
+			return fieldErr("properties."+c.Name, fmt.Errorf("%w: %s", ErrNotForCompanies, c.Why))
+		case c.Rule == CompanyGives && slices.Contains(c.Refused, v):
+			return fieldErr("properties."+c.Name, fmt.Errorf("%w: %q: %s", ErrNotForCompanies, v, c.Why))
+		}
+	}
+	return nil
+}
+
+// CompanyGiven sets on a company's feature what the twin gives every
+// company feature (the TwinGives fields): its source is the company, it
+// has no confidence, and the properties pilot and company name its pilot
+// and its company. Props is replaced by a copy.
+func CompanyGiven(f *Feature, company, pilot string) {
+	f.Source, f.Confidence = company, ""
+	props := make(map[string]any, len(f.Props)+2)
+	for k, v := range f.Props {
+		props[k] = v
+	}
+	props[PropPilot], props[PropCompany] = pilot, company
+	f.Props = props
 }
 
 // TimeForm says how a writer writes instants.

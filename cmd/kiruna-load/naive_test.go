@@ -34,6 +34,7 @@ func TestNaiveHubOneFramePerUpdate(t *testing.T) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

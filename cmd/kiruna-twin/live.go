@@ -20,7 +20,7 @@ import (
 // and closes the store; call it after the HTTP server has shut down.
 func startLive(ctx context.Context, c serveConfig, model *twin.Model, loc *time.Location, srv *server.Server, log *slog.Logger) (stop func(), err error) {
 	dir := filepath.Join(c.data, "live")
-	store, err := live.OpenStore(dir, model, live.StoreOptions{Logger: log, Journal: c.shared.liveJournal()}) // replicas.go
+	store, err := live.OpenStore(dir, model, live.StoreOptions{Logger: log, Journal: c.shared.liveJournal(), MaxSensorsPerOwner: c.maxSensors}) // replicas.go
 	if err != nil {
 		return nil, withRepairHint(fmt.Errorf("--data %s: %w", c.data, err), c.data)
 	}

@@ -175,3 +175,38 @@ func TestTenantCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestDamagedTenantsStop: a damaged companies file stops the server and
+// every tenant command with an error naming the file and the offset, and
+// no command cuts it.
+func TestDamagedTenantsStop(t *testing.T) {
+	data := t.TempDir()
+	var out, errb bytes.Buffer
+	for _, name := range []string{"acme", "beta"} {
+		if code := run(context.Background(), []string{"tenant", "add", name, "--data", data}, &out, &errb); code != 0 {
+			t.Fatalf("add: %s", errb.String())
+		}
+	}
+	path := filepath.Join(data, "tenants.log")
+	good, _ := os.ReadFile(path)
+	bad := bytes.Clone(good)
+	bad[20] ^= 0x40 // inside the first record
+	os.WriteFile(path, bad, 0o600)
+	for _, args := range [][]string{
+		{"tenant", "list", "--data", data},
+		{"tenant", "add", "gamma", "--data", data},
+		{"tenant", "revoke", "acme", "--data", data},
+		{"serve", "--data", data, "--addr", "127.0.0.1:0", "--simulate=false"},
+	} {
+		out.Reset()
+		errb.Reset()
+		code := run(context.Background(), args, &out, &errb)
+		msg := errb.String()
+		if code != 1 || !strings.Contains(msg, path) || !strings.Contains(msg, "damaged at offset 0") {
+			t.Errorf("%s: exit %d: %s%s", strings.Join(args[:2], " "), code, out.String(), msg)
+		}
+	}
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, bad) {
+		t.Fatal("the damaged file was changed")
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kiruna-twin/kiruna-twin/server"
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/kiruna-twin/kiruna-twin/twin/live"
 )
 
 // openPilots opens the companies' pilots under --data and publishes them
@@ -17,6 +18,7 @@ func openPilots(c serveConfig, model *twin.Model, srv *server.Server, log *slog.
 	if err != nil {
 		return nil, withRepairHint(fmt.Errorf("--data %s: %w", c.data, err), c.data)
 	}
+	ps.SetQuota(live.PilotQuota{Pilots: c.maxPilots, Vertices: c.maxPilotVertices})
 	srv.SetPilots(ps)
 	log.Info("pilots opened", "dir", dir, "pilots", len(ps.List()))
 	return func() {

@@ -139,7 +139,7 @@ func TestPilotsPerCompany(t *testing.T) {
 		t.Fatal("the pilot is in the tile before the upload")
 	}
 	code, body := call(t, "PUT", base+"/api/pilots/heat-loop", acme, "application/geo+json", pilotGeoJSON)
-	if code != http.StatusCreated || !strings.Contains(body, `"company":"acme"`) || !strings.Contains(body, "heat-loop.bin1") {
+	if code != http.StatusCreated || !strings.Contains(body, `"company":"acme"`) || !strings.Contains(body, "acme:heat-loop.bin1") {
 		t.Fatalf("PUT: %d %s", code, body)
 	}
 	if inv := readInvalidate(t, ws); len(inv) != 4 || inv[0] > 20.3 || inv[2] < 20.305 {
@@ -153,7 +153,7 @@ func TestPilotsPerCompany(t *testing.T) {
 		t.Errorf("collection: %d %s", code, body)
 	}
 	// The pilot's sensor is acme's: acme posts to it, beta may not.
-	reading := fmt.Sprintf(`{"readings":[{"sensor":"heat-loop.bin1","time":%q,"value":40}]}`, time.Now().UTC().Format(time.RFC3339))
+	reading := fmt.Sprintf(`{"readings":[{"sensor":"acme:heat-loop.bin1","time":%q,"value":40}]}`, time.Now().UTC().Format(time.RFC3339))
 	if code, body := call(t, "POST", base+"/api/readings", acme, "application/json", reading); code != http.StatusAccepted {
 		t.Errorf("acme's reading: %d %s", code, body)
 	}
@@ -165,14 +165,18 @@ func TestPilotsPerCompany(t *testing.T) {
 	}{
 		{"beta replaces acme's pilot", "PUT", "/api/pilots/heat-loop", beta, pilotGeoJSON, 403, "belongs to another company"},
 		{"beta deletes acme's pilot", "DELETE", "/api/pilots/heat-loop", beta, "", 403, "belongs to another company"},
-		{"beta posts into acme's pilot sensor", "POST", "/api/readings", beta, reading, 403, "heat-loop.bin1"},
+		{"beta posts into acme's pilot sensor", "POST", "/api/readings", beta, reading, 403, "acme:heat-loop.bin1"},
 		{"no token", "PUT", "/api/pilots/heat-loop", "", pilotGeoJSON, 401, "Authorization: Bearer"},
 		{"no token deletes", "DELETE", "/api/pilots/heat-loop", "", "", 401, "Authorization: Bearer"},
 		{"revoked token", "PUT", "/api/pilots/other", gamma, pilotGeoJSON, 401, "revoked"},
 		{"unknown token", "PUT", "/api/pilots/other", "kt_not-a-token", pilotGeoJSON, 401, "unknown token"},
 	}
 	for _, c := range cases {
-		code, body := call(t, c.method, base+c.path, c.token, "application/geo+json", c.body)
+		ctype := "application/geo+json"
+		if c.path == "/api/readings" {
+			ctype = "application/json"
+		}
+		code, body := call(t, c.method, base+c.path, c.token, ctype, c.body)
 		if code != c.code || !strings.Contains(body, c.msg) {
 			t.Errorf("%s: %d %s; want %d with %q", c.name, code, body, c.code, c.msg)
 		}
@@ -253,4 +257,137 @@ func TestPilotCityJSON(t *testing.T) {
 	if c[0] < 20.3039 || c[0] > 20.3041 || c[1] < 67.8474 || c[1] > 67.8476 {
 		t.Errorf("first corner at %v, want about 20.3040, 67.8475", c)
 	}
+}
+
+// TestPilotCannotJoinTheScenesStory: the attack of a company that writes
+// itself into an official building's story — a pilot feature claiming the
+// church's lineage, status moved, the municipality as source and a
+// sourced confidence — is refused, naming the property; a feature that
+// only claims a source and a confidence is stored with the company as
+// its source and no confidence; the church keeps its two sites.
+func TestPilotCannotJoinTheScenesStory(t *testing.T) {
+	data := t.TempDir()
+	acme := mustTenant(t, data, "acme")
+	base, _ := startServer(t, "--data", data, "--simulate=false")
+	feature := func(props string) string {
+		return `{"type":"FeatureCollection","features":[{"type":"Feature","id":"kyrka3","geometry":{"type":"Polygon",
+		  "coordinates":[[[20.3060,67.8480],[20.3064,67.8480],[20.3064,67.8482],[20.3060,67.8482],[20.3060,67.8480]]]},
+		  "properties":{"kind":"church","name":"Kiruna kyrka","height":35,"from":"2030"` + props + `}}]}`
+	}
+	for _, c := range []struct {
+		name, props, want string
+	}{
+		{"the whole attack", `,"lineage":"kiruna-kyrka","status":"moved","source":"Kiruna kommun","confidence":"sourced"`, "features[0].properties.status"},
+		{"a lineage", `,"lineage":"kiruna-kyrka"`, "features[0].properties.lineage"},
+		{"moved without a lineage", `,"status":"moved"`, "features[0].properties.status"},
+	} {
+		code, body := call(t, "PUT", base+"/api/pilots/kyrka", acme, "application/geo+json", feature(c.props))
+		if code != http.StatusBadRequest || !strings.Contains(body, c.want) || !strings.Contains(body, "not for a company to set") {
+			t.Errorf("%s: %d %s", c.name, code, body)
+		}
+	}
+	code, body := call(t, "PUT", base+"/api/pilots/kyrka", acme, "application/geo+json",
+		feature(`,"source":"Kiruna kommun","confidence":"sourced","company":"kiruna-kommun","pilot":"official","from_default":true`))
+	if code != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	code, body = call(t, "GET", base+"/collections/pilots/items/pilot:kyrka:kyrka3", "", "", "")
+	var item struct {
+		Properties map[string]any `json:"properties"`
+	}
+	json.Unmarshal([]byte(body), &item)
+	p := item.Properties
+	if code != 200 || p["source"] != "acme" || p["confidence"] != nil || p["company"] != "acme" || p["pilot"] != "kyrka" || p["from_default"] != nil {
+		t.Errorf("the stored feature: %d %v", code, p)
+	}
+	code, body = call(t, "GET", base+"/collections/buildings/items/kiruna-kyrka-new", "", "", "")
+	var church struct {
+		Properties struct {
+			History []any `json:"history"`
+		} `json:"properties"`
+	}
+	json.Unmarshal([]byte(body), &church)
+	if code != 200 || len(church.Properties.History) != 2 || strings.Count(body, `"rel":"related"`) != 1 {
+		t.Errorf("the church's sites: %d %d in %s", code, len(church.Properties.History), body)
+	}
+}
+
+// TestSensorsGoAndQuotas: a company deletes its sensors, a withdrawn or
+// replaced pilot takes its sensors with it, a pilot's sensor ids carry
+// the company so no other company can take them first, sensors stay in
+// the scene's area, and each company's quotas answer 429 or 413.
+func TestSensorsGoAndQuotas(t *testing.T) {
+	data := t.TempDir()
+	acme, beta := mustTenant(t, data, "acme"), mustTenant(t, data, "beta")
+	base, _ := startServer(t, "--data", data, "--simulate=false", "--max-sensors", "3", "--max-pilots", "2", "--max-pilot-vertices", "20")
+	js := "application/json"
+	sensor := func(id string, lon, lat float64) string {
+		return fmt.Sprintf(`{"id":%q,"type":"snow_depth","lon":%v,"lat":%v}`, id, lon, lat)
+	}
+	type step struct {
+		name, method, path, token, ctype, body string
+		code                                   int
+		msg                                    string
+	}
+	run := func(steps []step) {
+		t.Helper()
+		for _, c := range steps {
+			code, body := call(t, c.method, base+c.path, c.token, c.ctype, c.body)
+			var e struct {
+				Error string `json:"error"`
+			}
+			json.Unmarshal([]byte(body), &e)
+			if code != c.code || !strings.Contains(body, c.msg) || code >= 400 && e.Error == "" {
+				t.Errorf("%s: %d %s; want %d with %q", c.name, code, body, c.code, c.msg)
+			}
+		}
+	}
+	run([]step{
+		{"register", "POST", "/api/sensors", acme, js, sensor("acme-1", 20.3, 67.85), 201, ""},
+		{"at the south pole", "POST", "/api/sensors", acme, js, sensor("acme-2", 20.3, -89.9), 400, "lat"},
+		{"outside the scene", "POST", "/api/sensors", acme, js, sensor("acme-2", 18.0, 67.85), 400, "outside the scene"},
+		{"no token deletes", "DELETE", "/api/sensors/acme-1", "", "", "", 401, "Bearer"},
+		{"beta deletes acme's", "DELETE", "/api/sensors/acme-1", beta, "", "", 403, "not yours"},
+		{"acme deletes the scene's", "DELETE", "/api/sensors/gd-01", acme, "", "", 403, "not yours"},
+		{"an unknown one", "DELETE", "/api/sensors/nope", acme, "", "", 404, "no sensor"},
+		{"acme deletes its own", "DELETE", "/api/sensors/acme-1", acme, "", "", 204, ""},
+		{"gone", "GET", "/api/sensors/acme-1", "", "", "", 404, "no sensor"},
+		{"acme's pilot with a sensor", "PUT", "/api/pilots/heat-loop", acme, "application/geo+json", pilotGeoJSON, 201, `"acme:heat-loop.bin1"`},
+		{"its sensor", "GET", "/api/sensors/acme:heat-loop.bin1", "", "", "", 200, `"owner":"acme"`},
+		{"beta squats acme's pilot namespace", "POST", "/api/sensors", beta, js, sensor("acme:heat-loop.bin2", 20.3, 67.85), 403, "namespace"},
+		{"beta's plain id like the old pilot ids", "POST", "/api/sensors", beta, js, sensor("heat-loop.bin2", 20.3, 67.85), 201, ""},
+	})
+	// Replaced without the sensor: the sensor goes.
+	noSensor := strings.Replace(pilotGeoJSON, `"sensor":true,`, ``, 1)
+	run([]step{
+		{"the pilot without its sensor", "PUT", "/api/pilots/heat-loop", acme, "application/geo+json", noSensor, 200, ""},
+		{"the dropped sensor", "GET", "/api/sensors/acme:heat-loop.bin1", "", "", "", 404, ""},
+		{"the sensor back", "PUT", "/api/pilots/heat-loop", acme, "application/geo+json", pilotGeoJSON, 200, "acme:heat-loop.bin1"},
+		{"the pilot withdrawn", "DELETE", "/api/pilots/heat-loop", acme, "", "", 204, ""},
+		{"its sensor with it", "GET", "/api/sensors/acme:heat-loop.bin1", "", "", "", 404, ""},
+	})
+	// Quotas: 3 sensors, 2 pilots, 20 vertices in all.
+	point := func(id string) string {
+		return `{"type":"FeatureCollection","features":[{"type":"Feature","id":"` + id + `","geometry":{"type":"Point","coordinates":[20.30,67.85]},"properties":{}}]}`
+	}
+	line := func(n int) string {
+		var pts []string
+		for i := range n {
+			pts = append(pts, fmt.Sprintf("[%v,67.85]", 20.30+float64(i)*0.0001))
+		}
+		return `{"type":"FeatureCollection","features":[{"type":"Feature","id":"l","geometry":{"type":"LineString","coordinates":[` + strings.Join(pts, ",") + `]},"properties":{}}]}`
+	}
+	run([]step{
+		{"sensor 1", "POST", "/api/sensors", acme, js, sensor("q1", 20.3, 67.85), 201, ""},
+		{"sensor 2", "POST", "/api/sensors", acme, js, sensor("q2", 20.3, 67.85), 201, ""},
+		{"sensor 3", "POST", "/api/sensors", acme, js, sensor("q3", 20.3, 67.85), 201, ""},
+		{"sensor 4", "POST", "/api/sensors", acme, js, sensor("q4", 20.3, 67.85), 429, "at most 3 sensors"},
+		{"a pilot sensor over the quota", "PUT", "/api/pilots/heat-loop", acme, "application/geo+json", pilotGeoJSON, 429, "at most 3 sensors"},
+		{"no pilot was stored", "GET", "/api/pilots/heat-loop", "", "", "", 404, ""},
+		{"pilot 1", "PUT", "/api/pilots/p1", acme, "application/geo+json", point("a"), 201, ""},
+		{"pilot 2", "PUT", "/api/pilots/p2", acme, "application/geo+json", line(19), 201, ""},
+		{"pilot 3", "PUT", "/api/pilots/p3", acme, "application/geo+json", point("a"), 429, "at most 2 pilots"},
+		{"pilot 2 larger", "PUT", "/api/pilots/p2", acme, "application/geo+json", line(20), 413, "at most 20 vertices"},
+		{"beta has its own", "PUT", "/api/pilots/p3", beta, "application/geo+json", line(20), 201, ""},
+	})
 }

@@ -44,6 +44,10 @@ type serveConfig struct {
 	maxConns int           // --max-conns
 	body     time.Duration // --body-timeout
 	bodyRate int           // --body-min-rate
+
+	// Each company's quotas: --max-sensors, --max-pilots, --max-pilot-vertices.
+	maxSensors, maxPilots, maxPilotVertices int
+	uploadInflight                          int // --upload-inflight, MiB
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -56,6 +60,10 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fl.BoolVar(&c.simulate, "simulate", true, "run the built-in sensor simulator, which feeds the scene's own sensors")
 	fl.Float64Var(&c.rate, "write-rate", 50, "write requests per second each company may send (readings, sensors, pilots); more answer 429")
 	fl.IntVar(&c.burst, "write-burst", 100, "write requests a company may send at once above --write-rate")
+	fl.IntVar(&c.maxSensors, "max-sensors", 1000, "sensors each company may register, its pilots' included; more answer 429 (0: no bound)")
+	fl.IntVar(&c.maxPilots, "max-pilots", 50, "pilots each company may keep; more answer 429 (0: no bound)")
+	fl.IntVar(&c.uploadInflight, "upload-inflight", 64, "MiB of pilot uploads read and decoded at once, all companies together; more wait up to 10 s, then answer 503")
+	fl.IntVar(&c.maxPilotVertices, "max-pilot-vertices", 2_000_000, "vertices each company's pilots may hold in all; more answer 413 (0: no bound)")
 	fl.StringSliceVar(&c.origins, "allow-origin", nil, "browser origins (e.g. https://kiosk.example) that may open /ws besides this server's own; \"*\" for any")
 	fl.StringVar(&c.store, "store", "", "postgres://… URL of a PostgreSQL/PostGIS store shared by several replicas: companies, sensors, readings and pilots live there instead of under --data (the simulator is then off unless --simulate is given)")
 	fl.StringVar(&c.bus, "bus", "", "nats://… URL of a NATS server that carries changes between replicas at once (needs --store; without it they poll the store)")
@@ -142,10 +150,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 	// What one client may hold: connections per address (a trusted proxy's
 	// clients are counted by the address it forwards, in the server), and
 	// connections in all, below the open-files limit.
+	ln0 = server.JSONErrorListener(ln0) // net/http's own 400/431/501 answers in JSON too
 	ln := connlimit.Listen(ln0, connlimit.ListenOptions{PerAddr: c.perConn, Max: c.maxConns, Exempt: c.trusted.Contains})
 	srv := server.New(server.Config{Model: model, Logger: log, Tenants: tenants, Ready: c.shared.ready(), TrustedProxies: c.trusted,
 		Hub: server.HubOptions{AllowedOrigins: c.origins}, RateLimit: server.RateLimit{PerSecond: c.rate, Burst: c.burst},
-		PerClient: c.perConn, Body: connlimit.BodyOptions{MinRate: c.bodyRate, Timeout: c.body}, Conns: ln})
+		PerClient: c.perConn, Body: connlimit.BodyOptions{MinRate: c.bodyRate, Timeout: c.body}, Conns: ln,
+		UploadMemory: int64(c.uploadInflight) << 20})
 	defer srv.Close() // the WebSocket hub
 	if listening != nil {
 		listening <- ln.Addr()

@@ -206,7 +206,7 @@ func TestPerClientBoundBehindAProxy(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		fmt.Fprintf(c, "POST /api/readings HTTP/1.1\r\nHost: %s\r\nX-Forwarded-For: 198.51.100.9\r\nAuthorization: Bearer %s\r\nContent-Length: 100\r\n\r\n{", host, tok)
+		fmt.Fprintf(c, "POST /api/readings HTTP/1.1\r\nHost: %s\r\nX-Forwarded-For: 198.51.100.9\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", host, tok)
 		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		switch {

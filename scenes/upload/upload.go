@@ -1,7 +1,8 @@
 // Package upload reads what a company uploads as a pilot layer — GeoJSON
 // or CityJSON — as hostile input: bounded in size, nesting, features,
 // vertices and properties; every ring closed, simple and inside the scene;
-// every error naming the place, e.g.
+// no property that is the scene's own (twin.CheckCompanyFeature: a
+// lineage, status moved); every error naming the place, e.g.
 // "features[12].geometry.coordinates[0]: ring crosses itself (edges 1 and 3)".
 package upload
 
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,6 +81,9 @@ func Decode(data []byte, contentType string, opts Options) ([]*twin.Feature, err
 	case GeoJSON, "application/json":
 		if fs, err = scenes.DecodeGeoJSON(data, twin.Pilots); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		for _, f := range fs {
+			delete(f.Props, twin.PropFromDefault) // the twin's to give (see check)
 		}
 	case CityJSON, CityJSONSeq:
 		// A building without yearOfConstruction is in the twin from
@@ -171,6 +176,17 @@ func check(fs []*twin.Feature, opts Options, lim Limits) error {
 				return fmt.Errorf("%w: %w", ErrTooLarge, at("properties."+s.name, fmt.Errorf("longer than %d bytes", lim.PropBytes)))
 			}
 		}
+		if r, pos, ok := inputcheck.Unprintable(f.ID); ok {
+			return fmt.Errorf("%w: %w", ErrInvalid, at("id", fmt.Errorf("%U at byte %d: an id may hold no control or bidirectional formatting character", r, pos)))
+		}
+		for k := range f.Props {
+			if r, pos, ok := inputcheck.Unprintable(k); ok {
+				return fmt.Errorf("%w: %w", ErrInvalid, at("properties."+strconv.Quote(truncate(k, 40)), fmt.Errorf("%U at byte %d: a property's name may hold no control or bidirectional formatting character", r, pos)))
+			}
+		}
+		if err := twin.CheckCompanyFeature(f); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, &twin.IndexError{Index: i, Err: err})
+		}
 		if f.Life.From.IsZero() && !opts.Now.IsZero() {
 			// A pilot is in the twin from its upload on, unless it says
 			// otherwise.
@@ -237,6 +253,10 @@ func simple(g orb.Geometry) error {
 		return nil
 	}
 	for pi, p := range polys {
+		path := "geometry.coordinates"
+		if len(polys) > 1 || isMulti(g) {
+			path = fmt.Sprintf("geometry.coordinates[%d]", pi)
+		}
 		for ri, r := range p {
 			if len(r) > footprint.MaxRingPoints {
 				continue // refused by the vertex limits first
@@ -248,6 +268,11 @@ func simple(g orb.Geometry) error {
 				}
 				return &twin.FieldError{Field: path, Err: fmt.Errorf("ring crosses itself (edges %d and %d)", i, j)}
 			}
+		}
+		if err := footprint.Holes(p); err != nil && !errors.Is(err, footprint.ErrTooManyRings) {
+			// A polygon of more edges is left unchecked, like a ring
+			// above: the sweep is quadratic at worst.
+			return &twin.FieldError{Field: path, Err: err}
 		}
 	}
 	return nil

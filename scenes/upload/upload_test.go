@@ -1,7 +1,10 @@
 package upload
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,4 +95,57 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("accepted features did not index: %v", err)
 		}
 	})
+}
+
+// TestRefusedShapesAndNames: holes outside or crossing their shell, holes
+// crossing each other, and ids or property names with control or
+// bidirectional formatting characters are refused, naming the place;
+// a hole inside, or touching its shell at a point, is fine.
+func TestRefusedShapesAndNames(t *testing.T) {
+	shell := `[[20.30,67.85],[20.32,67.85],[20.32,67.86],[20.30,67.86],[20.30,67.85]]`
+	poly := func(holes ...string) string {
+		rings := append([]string{shell}, holes...)
+		return `{"type":"Polygon","coordinates":[` + strings.Join(rings, ",") + `]}`
+	}
+	feature := func(id, geom, props string) string {
+		q, _ := json.Marshal(id)
+		return `{"type":"FeatureCollection","features":[{"type":"Feature","id":` + string(q) + `,"geometry":` + geom + `,"properties":{"from":"2026"` + props + `}}]}`
+	}
+	inside := `[[20.305,67.852],[20.305,67.854],[20.307,67.854],[20.307,67.852],[20.305,67.852]]`
+	for _, c := range []struct {
+		name, body, want string // want "" when accepted
+	}{
+		{"a hole inside", feature("a", poly(inside), ""), ""},
+		{"a hole touching its shell at a corner", feature("a", poly(`[[20.30,67.85],[20.305,67.852],[20.307,67.851],[20.30,67.85]]`), ""), ""},
+		{"a hole outside", feature("a", poly(`[[20.33,67.852],[20.33,67.854],[20.34,67.854],[20.34,67.852],[20.33,67.852]]`), ""),
+			"features[0].geometry.coordinates: hole lies outside its shell: ring 1"},
+		{"a hole around its shell", feature("a", poly(`[[20.2,67.8],[20.4,67.8],[20.4,67.9],[20.2,67.9],[20.2,67.8]]`), ""),
+			"features[0].geometry.coordinates: hole lies outside its shell: ring 1"},
+		{"a hole crossing its shell", feature("a", poly(`[[20.31,67.852],[20.33,67.852],[20.33,67.854],[20.31,67.854],[20.31,67.852]]`), ""),
+			"features[0].geometry.coordinates: rings cross: ring 0 (edge 1) and ring 1"},
+		{"a hole along its shell", feature("a", poly(`[[20.30,67.851],[20.305,67.851],[20.305,67.853],[20.30,67.853],[20.30,67.851]]`), ""),
+			"features[0].geometry.coordinates: rings cross: ring 0 (edge 3) and ring 1"},
+		{"holes crossing each other", feature("a", poly(inside, `[[20.306,67.853],[20.308,67.853],[20.308,67.855],[20.306,67.855],[20.306,67.853]]`), ""),
+			"features[0].geometry.coordinates: rings cross: ring 1"},
+		{"in a multipolygon", feature("a", `{"type":"MultiPolygon","coordinates":[[`+shell+`],[`+shell+`,[[20.33,67.852],[20.33,67.854],[20.34,67.854],[20.34,67.852],[20.33,67.852]]]]}`, ""),
+			"features[0].geometry.coordinates[1]: hole lies outside its shell"},
+		{"a ring of one point", feature("a", `{"type":"Polygon","coordinates":[[[20.3,67.85],[20.3,67.85],[20.3,67.85],[20.3,67.85]]]}`, ""),
+			"features[0].geometry.coordinates[0]: ring encloses no area"},
+		{"a line of no length", feature("a", `{"type":"LineString","coordinates":[[20.3,67.85],[20.3,67.85]]}`, ""),
+			"features[0].geometry.coordinates: line has no length"},
+		{"NUL in an id", feature("a\x00b", `{"type":"Point","coordinates":[20.3,67.85]}`, ""), "features[0].id: U+0000 at byte 1"},
+		{"a bidi override in an id", feature("abc\u202efdp.exe", `{"type":"Point","coordinates":[20.3,67.85]}`, ""), "features[0].id: U+202E at byte 3"},
+		{"a bidi isolate in a name", feature("a", `{"type":"Point","coordinates":[20.3,67.85]}`, `,"x\u2066y":1`), `features[0].properties."x\u2066y": U+2066 at byte 1`},
+		{"NUL in a name", feature("a", `{"type":"Point","coordinates":[20.3,67.85]}`, `,"k\u0000":1`), `features[0].properties."k\x00": U+0000 at byte 1`},
+		{"a C1 control in a name", feature("a", `{"type":"Point","coordinates":[20.3,67.85]}`, `,"k\u0085":1`), "U+0085"},
+		{"bidi text in a value is fine", feature("a", `{"type":"Point","coordinates":[20.3,67.85]}`, `,"name":"\u202bשלום\u202c"`), ""},
+	} {
+		_, err := Decode([]byte(c.body), GeoJSON, Options{Area: kiruna})
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (!errors.Is(err, ErrInvalid) || !strings.Contains(fmt.Sprint(err), c.want)):
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
 }

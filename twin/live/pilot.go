@@ -41,6 +41,7 @@ type PilotInfo struct {
 	Company  string
 	Updated  time.Time
 	Features int
+	Vertices int // in all its features' geometry
 	Bound    orb.Bound
 }
 
@@ -60,6 +61,47 @@ type PilotStore struct {
 
 	mu     sync.Mutex // guards pilots; writes are ordered by the log
 	pilots map[string]*pilot
+
+	// quota bounds each company's pilots; putMu makes a Put's check of
+	// it and its commit one step.
+	quota PilotQuota
+	putMu sync.Mutex
+}
+
+// SetQuota sets the bounds of each company's pilots (checked by Put).
+func (p *PilotStore) SetQuota(q PilotQuota) {
+	p.putMu.Lock()
+	defer p.putMu.Unlock()
+	p.quota = q
+}
+
+// checkQuota reports whether company may hold pilot id with vertices
+// vertices in place of what it holds now.
+func (p *PilotStore) checkQuota(company, id string, vertices int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pilots, total := 0, 0
+	for _, pl := range p.pilots {
+		if pl.info.Company != company {
+			continue
+		}
+		pilots++
+		total += pl.info.Vertices
+	}
+	_, replacing := p.pilots[id]
+	after, afterV := pilots, total+vertices
+	if replacing {
+		afterV -= p.pilots[id].info.Vertices
+	} else {
+		after++
+	}
+	if q := p.quota.Pilots; q > 0 && after > q && after > pilots {
+		return &QuotaError{What: "pilots", Limit: q, Have: pilots, Want: after}
+	}
+	if q := p.quota.Vertices; q > 0 && afterV > q && afterV > total {
+		return &QuotaError{What: "vertices", Limit: q, Have: total, Want: afterV}
+	}
+	return nil
 }
 
 // PilotFeatureID is the model id of feature fid of pilot p.
@@ -163,7 +205,10 @@ func (p *PilotStore) List() []PilotInfo {
 
 // Put creates or replaces pilot id of company with features (of any layer
 // and id: Put gives each the pilots layer, a model id made of the pilot's
-// name and its own id, and the properties "pilot" and "company"). It
+// name and its own id, and what the twin gives every company feature,
+// twin.CompanyGiven: the source, the properties "pilot" and "company").
+// A feature that claims what is the scene's own
+// (twin.CheckCompanyFeature: a lineage, status moved) is refused. It
 // returns once the pilot is durable and in the model; readers see the old
 // pilot or the new one, never a mix. On error nothing changes.
 func (p *PilotStore) Put(ctx context.Context, company, id string, features []*twin.Feature) (info PilotInfo, created bool, err error) {
@@ -185,6 +230,9 @@ func (p *PilotStore) Put(ctx context.Context, company, id string, features []*tw
 			return PilotInfo{}, false, &twin.IndexError{Index: i, Err: fieldErr("id", fmt.Errorf("%w %q (also feature %d)", twin.ErrDuplicateID, c.ID, j))}
 		}
 		seen[c.ID] = i
+		if err := twin.CheckCompanyFeature(&c); err != nil {
+			return PilotInfo{}, false, &twin.IndexError{Index: i, Err: err}
+		}
 		c.ID = PilotFeatureID(id, c.ID)
 		props := make(map[string]any, len(f.Props)+2)
 		for k, v := range f.Props {
@@ -196,8 +244,8 @@ func (p *PilotStore) Put(ctx context.Context, company, id string, features []*tw
 				props[k] = fmt.Sprint(v)
 			}
 		}
-		props[twin.PropPilot], props[twin.PropCompany] = id, company
 		c.Props = props
+		twin.CompanyGiven(&c, company, id)
 		fs[i] = &c
 	}
 	if err := twin.Prepare(fs); err != nil {
@@ -205,6 +253,7 @@ func (p *PilotStore) Put(ctx context.Context, company, id string, features []*tw
 	}
 	info = PilotInfo{ID: id, Company: company, Updated: p.clock().UTC().Truncate(time.Millisecond), Features: len(fs)}
 	for i, f := range fs {
+		info.Vertices += twin.VertexCount(f.Geometry)
 		if i == 0 {
 			info.Bound = f.Bound()
 		} else {
@@ -218,6 +267,11 @@ func (p *PilotStore) Put(ctx context.Context, company, id string, features []*tw
 	}
 	if len(data) > wal.MaxRecord {
 		return PilotInfo{}, false, fmt.Errorf("%w: %d bytes stored, at most %d", ErrPilotTooLarge, len(data), wal.MaxRecord)
+	}
+	p.putMu.Lock()
+	defer p.putMu.Unlock()
+	if err := p.checkQuota(company, id, info.Vertices); err != nil {
+		return PilotInfo{}, false, err
 	}
 	var applyErr error
 	err = p.log.Commit(ctx, []wal.Record{{Kind: RecPilotPut, Data: data}}, func() {
@@ -356,6 +410,7 @@ func decodePilot(data []byte) (*pilot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stored pilot %s, feature %s: %w", r.ID, fr.ID, err)
 		}
+		pl.info.Vertices += twin.VertexCount(g)
 		f := &twin.Feature{ID: fr.ID, Layer: twin.Pilots, Kind: fr.Kind, Name: fr.Name, Geometry: g, Height: fr.Height, Base: fr.Base,
 			Life: twin.Lifespan{From: fr.From, To: fr.To}, Status: twin.Status(fr.Status), Lineage: fr.Lineage, Source: fr.Source,
 			Confidence: twin.Confidence(fr.Con), Props: fr.Props}

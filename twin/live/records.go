@@ -18,8 +18,9 @@ const (
 
 // Record kinds, by stream. New kinds take new numbers; never reuse one.
 const (
-	RecSensor   byte = 1 // SensorStream: a company's sensor registered or changed
-	RecReadings byte = 2 // SensorStream: a batch of readings
+	RecSensor       byte = 1 // SensorStream: a company's sensor registered or changed
+	RecReadings     byte = 2 // SensorStream: a batch of readings
+	RecSensorDelete byte = 3 // SensorStream: a company's sensor deleted, with its readings
 
 	RecPilotPut    byte = 1 // PilotStream: a pilot created or replaced whole
 	RecPilotDelete byte = 2 // PilotStream: a pilot withdrawn
@@ -97,7 +98,9 @@ func (r ConflictRule) Absent(err error) error {
 // Decoded is a record read by its kind's Decode: the fields of its kind
 // are set.
 type Decoded struct {
-	Sensor   Sensor    // RecSensor
+	// Sensor is a RecSensor's; of a RecSensorDelete only its ID and Owner
+	// are set.
+	Sensor   Sensor
 	Readings []Reading // RecReadings
 	// Pilot is the pilot of a RecPilotPut; of a RecPilotDelete only its ID
 	// is set.
@@ -115,7 +118,7 @@ type Decoded struct {
 type RecordKind struct {
 	Stream string // SensorStream or PilotStream
 	Kind   byte
-	Name   string // for messages and metrics: "sensor", "readings", "pilot", "pilot withdrawal"
+	Name   string // for messages and metrics: "sensor", "readings", "sensor deletion", "pilot", "pilot withdrawal"
 	Decode func(data []byte) (Decoded, error)
 
 	// How the Store applies a record of SensorStream, and the PilotStore
@@ -127,6 +130,7 @@ type RecordKind struct {
 var recordKinds = [...]RecordKind{
 	{Stream: SensorStream, Kind: RecSensor, Name: "sensor", Decode: decodeSensorRecord, store: applySensor},
 	{Stream: SensorStream, Kind: RecReadings, Name: "readings", Decode: decodeReadingsRecord, store: applyReadings},
+	{Stream: SensorStream, Kind: RecSensorDelete, Name: "sensor deletion", Decode: decodeSensorDelete, store: applySensorDelete},
 	{Stream: PilotStream, Kind: RecPilotPut, Name: "pilot", Decode: decodePilotRecord, pilots: applyPilotPut},
 	{Stream: PilotStream, Kind: RecPilotDelete, Name: "pilot withdrawal", Decode: decodePilotDelete, pilots: applyPilotDelete},
 }
@@ -163,6 +167,24 @@ func decodeSensorRecord(b []byte) (Decoded, error) {
 func decodeReadingsRecord(b []byte) (Decoded, error) {
 	rs, err := decodeReadings(b)
 	return Decoded{Readings: rs}, err
+}
+
+// EncodeSensorDelete writes a RecSensorDelete record: the sensor's id
+// and its owner.
+func EncodeSensorDelete(id, owner string) []byte {
+	return appendString(appendString(nil, id), owner)
+}
+
+func decodeSensorDelete(b []byte) (Decoded, error) {
+	id, rest, ok := readString(b)
+	if !ok {
+		return Decoded{}, fmt.Errorf("sensor deletion record: %w", errShort)
+	}
+	owner, rest, ok := readString(rest)
+	if !ok || len(rest) != 0 {
+		return Decoded{}, fmt.Errorf("sensor deletion record: %w", errShort)
+	}
+	return Decoded{Sensor: Sensor{ID: id, Owner: owner}}, nil
 }
 
 func decodePilotRecord(b []byte) (Decoded, error) {
@@ -206,8 +228,7 @@ func applySensor(s *Store, d Decoded, rule ConflictRule) error {
 	}
 	s.sensors.put(sn)
 	if rule == Replay {
-		s.replayed.sensors = append(s.replayed.sensors, sn)
-		return nil
+		return nil // the replayed sensors join the model when the replay ends
 	}
 	if err := s.addToModel([]Sensor{sn}); err != nil {
 		return err
@@ -215,6 +236,22 @@ func applySensor(s *Store, d Decoded, rule ConflictRule) error {
 	st, _ := s.sensors.Get(sn.ID)
 	s.notify([]SensorState{st})
 	return nil
+}
+
+func applySensorDelete(s *Store, d Decoded, rule ConflictRule) error {
+	id := d.Sensor.ID
+	old, ok := s.sensors.lookup(id)
+	if !ok {
+		return rule.Absent(fmt.Errorf("%w %q", ErrUnknownSensor, id))
+	}
+	if old.Owner != d.Sensor.Owner {
+		return rule.Contradiction(fmt.Errorf("%w: %s (a committed deletion by %s)", ErrNotOwner, id, d.Sensor.Owner))
+	}
+	s.sensors.remove(id)
+	if rule == Replay {
+		return nil
+	}
+	return s.removeFromModel(id)
 }
 
 func applyReadings(s *Store, d Decoded, rule ConflictRule) error {

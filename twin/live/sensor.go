@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -138,11 +139,36 @@ var (
 	ErrSensorTaken   = errors.New("the sensor id is taken by another company")
 	ErrBadSensor     = errors.New("bad sensor")
 	ErrBadReading    = errors.New("bad reading")
+	ErrNamespace     = errors.New("an id with ':' is in a company's namespace: it must begin with your company's name and ':'")
 )
 
-// validID is 1–64 of letters, digits and . _ : -
+// PilotSensorID is the id of the sensor that feature fid of company's
+// pilot becomes: COMPANY:PILOT.FEATURE. The company's name in front keeps
+// it out of every other company's reach (see CheckNamespace).
+func PilotSensorID(company, pilot, fid string) string { return company + ":" + pilot + "." + fid }
+
+// CheckNamespace refuses an id that owner may not register: one with a
+// ':' whose part before the first ':' is not owner's name. Company names
+// hold no ':', so COMPANY:… ids (a pilot's sensors among them) are
+// COMPANY's alone.
+func CheckNamespace(owner, id string) error {
+	if ns, _, ok := strings.Cut(id, ":"); ok && ns != owner {
+		return fieldErr("id", fmt.Errorf("%w (%q is not %q)", ErrNamespace, ns, owner))
+	}
+	return nil
+}
+
+// MaxMercatorLat is the latitude beyond which Web Mercator (every map
+// tile) shows nothing.
+const MaxMercatorLat = 85.0511287798066
+
+// MaxSensorID is the longest sensor id: room for a pilot's sensor,
+// COMPANY:PILOT.FEATURE, of names of 64 bytes each.
+const MaxSensorID = 200
+
+// validID is 1–MaxSensorID of letters, digits and . _ : -
 func validID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
+	if len(s) == 0 || len(s) > MaxSensorID {
 		return false
 	}
 	for _, c := range []byte(s) {
@@ -169,7 +195,7 @@ func validType(s string) bool {
 // of a known type. Errors are FieldErrors naming the field.
 func (s *Sensor) Normalize() error {
 	if !validID(s.ID) {
-		return fieldErr("id", fmt.Errorf("%w: want 1–64 letters, digits or . _ : -, got %q", ErrBadSensor, s.ID))
+		return fieldErr("id", fmt.Errorf("%w: want 1–%d letters, digits or . _ : -, got %q", ErrBadSensor, MaxSensorID, truncateID(s.ID)))
 	}
 	if !validType(string(s.Type)) {
 		return fieldErr("type", fmt.Errorf("%w: want 1–32 of a–z, 0–9 and _, e.g. snow_depth, got %q", ErrBadSensor, s.Type))
@@ -194,10 +220,17 @@ func (s *Sensor) Normalize() error {
 	if math.IsNaN(lon) || lon < -180 || lon > 180 {
 		return fieldErr("lon", fmt.Errorf("%w: want −180…180, got %v", twin.ErrOutOfRange, lon))
 	}
-	if math.IsNaN(lat) || lat < -90 || lat > 90 {
-		return fieldErr("lat", fmt.Errorf("%w: want −90…90, got %v", twin.ErrOutOfRange, lat))
+	if math.IsNaN(lat) || lat < -MaxMercatorLat || lat > MaxMercatorLat {
+		return fieldErr("lat", fmt.Errorf("%w: want −85.0511…85.0511 (where Web Mercator maps reach), got %v", twin.ErrOutOfRange, lat))
 	}
 	return nil
+}
+
+func truncateID(s string) string {
+	if len(s) > MaxSensorID+8 {
+		return s[:MaxSensorID] + "…"
+	}
+	return s
 }
 
 // CheckValue reports whether v is a believable value of the type.
@@ -354,6 +387,7 @@ func (e *sensorEntry) state(now time.Time) SensorState {
 type SensorSet struct {
 	mu        sync.RWMutex
 	byID      map[string]*sensorEntry
+	perOwner  map[string]int // sensors of each owner
 	tree      rtree.RTreeG[*sensorEntry]
 	seq       uint64
 	histLimit int
@@ -361,7 +395,7 @@ type SensorSet struct {
 }
 
 func newSensorSet(histLimit int, clock func() time.Time) *SensorSet {
-	return &SensorSet{byID: map[string]*sensorEntry{}, histLimit: histLimit, clock: clock}
+	return &SensorSet{byID: map[string]*sensorEntry{}, perOwner: map[string]int{}, histLimit: histLimit, clock: clock}
 }
 
 // Len is the number of sensors.
@@ -454,13 +488,62 @@ func (ss *SensorSet) put(s Sensor) {
 	defer ss.mu.Unlock()
 	if e, ok := ss.byID[s.ID]; ok {
 		ss.tree.Delete(e.Pos, e.Pos, e)
+		ss.perOwner[e.Owner]--
+		ss.perOwner[s.Owner]++
 		e.Sensor = s
 		ss.tree.Insert(s.Pos, s.Pos, e)
 		return
 	}
 	e := &sensorEntry{Sensor: s}
 	ss.byID[s.ID] = e
+	ss.perOwner[s.Owner]++
 	ss.tree.Insert(s.Pos, s.Pos, e)
+}
+
+// remove deletes a sensor with its history.
+func (ss *SensorSet) remove(id string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	e, ok := ss.byID[id]
+	if !ok {
+		return
+	}
+	ss.tree.Delete(e.Pos, e.Pos, e)
+	delete(ss.byID, id)
+	ss.perOwner[e.Owner]--
+	if ss.perOwner[e.Owner] <= 0 {
+		delete(ss.perOwner, e.Owner)
+	}
+}
+
+// countOwned is the number of owner's sensors.
+func (ss *SensorSet) countOwned(owner string) int {
+	ss.mu.RLock()
+	defer ss.mu.RUnlock()
+	return ss.perOwner[owner]
+}
+
+// owned returns the sensors whose owner keep accepts.
+func (ss *SensorSet) owned(keep func(owner string) bool) []Sensor {
+	ss.mu.RLock()
+	defer ss.mu.RUnlock()
+	var out []Sensor
+	for _, e := range ss.byID {
+		if keep(e.Owner) {
+			out = append(out, e.Sensor)
+		}
+	}
+	return out
+}
+
+// Owned returns the ids of owner's sensors, sorted.
+func (ss *SensorSet) Owned(owner string) []string {
+	var ids []string
+	for _, sn := range ss.owned(func(o string) bool { return o == owner }) {
+		ids = append(ids, sn.ID)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func (ss *SensorSet) lookup(id string) (Sensor, bool) {

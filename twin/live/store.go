@@ -27,6 +27,10 @@ type StoreOptions struct {
 	SegmentSize int64
 	Clock       func() time.Time
 	Logger      *slog.Logger
+	// MaxSensorsPerOwner bounds the sensors one company may register
+	// (its pilots' included); 0 means no bound. Register answers a
+	// *QuotaError beyond it.
+	MaxSensorsPerOwner int
 	// Journal, when set, keeps the live state there instead of in the log
 	// in dir (which is then not used): the shared store of several
 	// replicas (see twin/pgstore).
@@ -108,10 +112,10 @@ func OpenStore(dir string, model *twin.Model, opts StoreOptions) (*Store, error)
 	}
 	s.log = log
 	if s.replayed.unknown > 0 {
-		opts.Logger.Warn("readings of sensors no longer in the scene were skipped", "readings", s.replayed.unknown)
+		opts.Logger.Warn("readings of sensors no longer in the scene or deleted were skipped", "readings", s.replayed.unknown)
 	}
-	company := s.replayed.sensors
 	s.replayed = replayed{}
+	company := s.sensors.owned(func(owner string) bool { return owner != SystemOwner })
 	if err := s.addToModel(company); err != nil {
 		log.Close()
 		unlock()
@@ -126,11 +130,10 @@ func OpenStore(dir string, model *twin.Model, opts StoreOptions) (*Store, error)
 	return s, nil
 }
 
-// replayed is what a replay leaves for the end of OpenStore: the
-// companies' sensors, which join the sensors layer in one edit, and the
-// number of readings of sensors no longer in the scene.
+// replayed is what a replay leaves for the end of OpenStore: the number
+// of readings of sensors no longer in the scene (or deleted). The
+// companies' sensors join the sensors layer in one edit then.
 type replayed struct {
-	sensors []Sensor
 	unknown int
 }
 
@@ -181,6 +184,16 @@ func (s *Store) addToModel(sensors []Sensor) error {
 	}
 	if _, err := s.model.Apply(e); err != nil {
 		return fmt.Errorf("adding companies' sensors to the model: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) removeFromModel(id string) error {
+	if s.model == nil {
+		return nil
+	}
+	if _, err := s.model.Apply(twin.Edit{Layer: twin.Sensors, Remove: []string{id}}); err != nil {
+		return fmt.Errorf("removing sensor %s from the model: %w", id, err)
 	}
 	return nil
 }
@@ -237,11 +250,19 @@ func (s *Store) Register(ctx context.Context, owner string, sn Sensor) (state Se
 	if err := sn.Normalize(); err != nil {
 		return SensorState{}, false, err
 	}
+	if err := CheckNamespace(owner, sn.ID); err != nil {
+		return SensorState{}, false, err
+	}
 	s.regMu.Lock()
 	defer s.regMu.Unlock()
 	old, exists := s.sensors.lookup(sn.ID)
 	if exists && old.Owner != owner {
 		return SensorState{}, false, fmt.Errorf("%w: %s", ErrSensorTaken, sn.ID)
+	}
+	if max := s.opts.MaxSensorsPerOwner; !exists && max > 0 {
+		if have := s.sensors.countOwned(owner); have >= max {
+			return SensorState{}, false, &QuotaError{What: "sensors", Limit: max, Have: have, Want: have + 1}
+		}
 	}
 	sn.Owner = owner
 	sn.Since = s.opts.Clock().UTC()
@@ -260,6 +281,32 @@ func (s *Store) Register(ctx context.Context, owner string, sn Sensor) (state Se
 	s.notify([]SensorState{st})
 	return st, !exists, nil
 }
+
+// Delete removes owner's sensor id, durably, with its readings: it leaves
+// the sensors layer and the store. Another owner's sensor (the scene's
+// among them) is ErrNotOwner, an unknown one ErrUnknownSensor.
+func (s *Store) Delete(ctx context.Context, owner, id string) error {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	old, ok := s.sensors.lookup(id)
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownSensor, id)
+	}
+	if old.Owner != owner {
+		return fmt.Errorf("%w: %s", ErrNotOwner, id)
+	}
+	rec := wal.Record{Kind: RecSensorDelete, Data: EncodeSensorDelete(id, owner)}
+	if err := s.log.Commit(ctx, []wal.Record{rec}, func() { s.sensors.remove(id) }); err != nil {
+		return err
+	}
+	if err := s.removeFromModel(id); err != nil {
+		s.opts.Logger.Error("a deleted sensor could not leave the sensors layer", "sensor", id, "err", err)
+	}
+	return nil
+}
+
+// MaxSensorsPerOwner is the quota of sensors of one company (0: none).
+func (s *Store) MaxSensorsPerOwner() int { return s.opts.MaxSensorsPerOwner }
 
 // ReadingError names the reading of a batch and its field that is wrong.
 type ReadingError struct {

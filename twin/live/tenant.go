@@ -1,13 +1,13 @@
 package live
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,8 +39,9 @@ var (
 )
 
 // TenantsFile is the file, inside the data directory, that holds the
-// tenants: framed, checksummed records, appended by the `tenant` command
-// and read by the server.
+// tenants: framed, checksummed records (twin/wal's frame), which the
+// `tenant` command replaces whole with one more record (never cutting
+// it) and the server reads. A damaged file is refused, not repaired.
 const TenantsFile = "tenants.log"
 
 const (
@@ -55,8 +56,9 @@ const (
 // of each token is stored (tokens are 256 random bits, so a fast hash is
 // as safe as a slow one).
 type Tenants struct {
-	path  string
-	clock func() time.Time
+	path   string
+	clock  func() time.Time
+	logger *slog.Logger
 
 	mu        sync.Mutex
 	byName    map[string]*Tenant
@@ -67,9 +69,10 @@ type Tenants struct {
 }
 
 // OpenTenants reads the tenants of a data directory (none when the file
-// does not exist yet).
+// does not exist yet). A damaged file is an error (ErrTenantsDamaged)
+// naming the file and the offset of the damage.
 func OpenTenants(dir string) (*Tenants, error) {
-	t := &Tenants{path: filepath.Join(dir, TenantsFile), clock: time.Now}
+	t := &Tenants{path: filepath.Join(dir, TenantsFile), clock: time.Now, logger: slog.Default()}
 	if err := t.reload(); err != nil {
 		return nil, err
 	}
@@ -82,11 +85,11 @@ func (t *Tenants) reload() error {
 		data, err = nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading tenants: %w", err)
+		return fmt.Errorf("reading the companies: %w", err)
 	}
 	byName, byHash, err := decodeTenants(data)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", t.path, err)
+		return fmt.Errorf("%s: %w", t.path, err)
 	}
 	t.byName, t.byHash = byName, byHash
 	if st, err := os.Stat(t.path); err == nil {
@@ -96,19 +99,44 @@ func (t *Tenants) reload() error {
 	return nil
 }
 
+// ErrTenantsDamaged: the companies file does not read whole. It is never
+// cut or rewritten to get past the damage: a lost revocation would let a
+// revoked company write again. Restore the file from a backup.
+var ErrTenantsDamaged = errors.New("the companies file is damaged")
+
+// decodeTenants reads the whole companies file, strictly: every record
+// must frame whole with a good checksum, up to the last byte (the file is
+// only ever replaced whole, so not even a torn tail is expected), and say
+// something that follows from the records before it. Any damage is an
+// error naming its offset.
 func decodeTenants(data []byte) (map[string]*Tenant, map[[32]byte]string, error) {
 	byName := map[string]*Tenant{}
 	byHash := map[[32]byte]string{}
-	recs, _ := wal.ReadFrames(data) // a torn tail is ignored here, cut by the next writer
+	recs, good := wal.ReadFrames(data)
+	if good != len(data) {
+		return nil, nil, fmt.Errorf("%w at offset %d (record %d): %s; every record before it is whole. "+
+			"It is not cut or rewritten, since a lost revocation would let a revoked company write again: "+
+			"restore the file from a backup, or set it aside and add the companies again",
+			ErrTenantsDamaged, good, len(recs), frameProblem(data[good:]))
+	}
+	off := 0
 	for i, r := range recs {
+		at := off
+		off += len(wal.AppendFrame(nil, r))
+		bad := func(format string, args ...any) error {
+			return fmt.Errorf("%w at offset %d (record %d): %s", ErrTenantsDamaged, at, i, fmt.Sprintf(format, args...))
+		}
 		name, rest, ok := readString(r.Data)
-		if !ok {
-			return nil, nil, fmt.Errorf("record %d: bad name", i)
+		if !ok || !ValidTenantName(name) {
+			return nil, nil, bad("no company name")
 		}
 		switch r.Kind {
 		case recTenantAdd:
 			if len(rest) != 32+8 {
-				return nil, nil, fmt.Errorf("record %d: bad tenant", i)
+				return nil, nil, bad("a company of %d bytes, want %d", len(rest), 32+8)
+			}
+			if _, dup := byName[name]; dup {
+				return nil, nil, bad("company %q added a second time", name)
 			}
 			var h [32]byte
 			copy(h[:], rest[:32])
@@ -117,19 +145,40 @@ func decodeTenants(data []byte) (map[string]*Tenant, map[[32]byte]string, error)
 			byHash[h] = name
 		case recTenantRevoke:
 			if len(rest) != 8 {
-				return nil, nil, fmt.Errorf("record %d: bad revocation", i)
+				return nil, nil, bad("a revocation of %d bytes, want 8", len(rest))
 			}
-			if tn, ok := byName[name]; ok {
-				tn.Revoked = time.Unix(0, int64(binary.LittleEndian.Uint64(rest))).UTC()
+			tn, ok := byName[name]
+			if !ok {
+				return nil, nil, bad("revokes %q, which was never added", name)
 			}
+			if !tn.Active() {
+				return nil, nil, bad("revokes %q a second time", name)
+			}
+			tn.Revoked = time.Unix(0, int64(binary.LittleEndian.Uint64(rest))).UTC()
 		default:
-			return nil, nil, fmt.Errorf("record %d: unknown kind %d", i, r.Kind)
+			return nil, nil, bad("unknown record kind %d", r.Kind)
 		}
 	}
 	return byName, byHash, nil
 }
 
-// refresh rereads the file when it changed, at most every interval.
+// frameProblem says why b does not start with a whole record (the frame
+// of twin/wal: length, CRC-32C, kind, payload).
+func frameProblem(b []byte) string {
+	const header = 9
+	switch {
+	case len(b) < header:
+		return fmt.Sprintf("%d bytes at the end that are not a whole record", len(b))
+	case int64(binary.LittleEndian.Uint32(b)) > int64(len(b)-header):
+		return fmt.Sprintf("a record of %d bytes where %d remain (a damaged length, or a record cut short)",
+			binary.LittleEndian.Uint32(b), len(b)-header)
+	}
+	return "the record's checksum does not match its bytes"
+}
+
+// refresh rereads the file when it changed, at most every interval. A
+// file damaged while the server runs leaves the register as it was last
+// read whole (a revocation read once stays in force), and says so.
 func (t *Tenants) refresh(interval time.Duration) {
 	now := t.clock()
 	if now.Sub(t.lastCheck) < interval {
@@ -140,7 +189,11 @@ func (t *Tenants) refresh(interval time.Duration) {
 	if err != nil || (st.Size() == t.size && st.ModTime().Equal(t.mtime)) {
 		return
 	}
-	_ = t.reload() // on a failed read, keep what we have
+	if err := t.reload(); err != nil {
+		// Do not read it again until it changes again.
+		t.size, t.mtime = st.Size(), st.ModTime()
+		t.logger.Error("the companies file could not be read; keeping the companies as last read", "err", err)
+	}
 }
 
 // Authenticate returns the tenant whose token this is.
@@ -237,44 +290,56 @@ func RevokeTenant(dir, name string, now time.Time) error {
 	})
 }
 
-// appendTenantRecord appends r to the tenants file under an exclusive lock,
-// after check approves the current tenants; a torn tail left by a crashed
-// writer is cut first.
+// appendTenantRecord adds r to the tenants file, after check approves
+// the current tenants, under an exclusive lock (TenantsFile + ".lock").
+// The file is never written in place: the old bytes and the new record go
+// to a temporary file, which is synced and renamed over the old one, so
+// a crash leaves the old file or the new one, whole. A damaged file is
+// refused, not cut.
 func appendTenantRecord(dir string, r wal.Record, check func(map[string]*Tenant) error) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	path := filepath.Join(dir, TenantsFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	lf, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	unlock, err := lockFile(f)
+	defer lf.Close()
+	unlock, err := lockFile(lf)
 	if err != nil {
 		return fmt.Errorf("locking %s: %w", path, err)
 	}
 	defer unlock()
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(f); err != nil {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	byName, _, err := decodeTenants(buf.Bytes())
+	byName, _, err := decodeTenants(old)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if err := check(byName); err != nil {
 		return err
 	}
-	_, good := wal.ReadFrames(buf.Bytes())
-	if err := f.Truncate(int64(good)); err != nil {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
 		return err
 	}
-	if _, err := f.WriteAt(wal.AppendFrame(nil, r), int64(good)); err != nil {
-		return err
+	_, err = f.Write(wal.AppendFrame(slices.Clip(old), r))
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return syncDir(dir)
 }

@@ -241,3 +241,43 @@ func TestStoreDownRefusesWritesAndRecovers(t *testing.T) {
 		t.Fatalf("value %v after recovery, want 2", st.Value)
 	}
 }
+
+// TestSensorDeletedEverywhere: a sensor deleted on one replica leaves the
+// store's rows (its readings with it) and every replica; a replica
+// started later never sees it, and the id is free again.
+func TestSensorDeletedEverywhere(t *testing.T) {
+	url := pgtest.Database(t)
+	ctx := context.Background()
+	a := openReplica(t, url, nil)
+	b := openReplica(t, url, nil)
+	sn := live.Sensor{ID: "lkab-1", Type: "temperature", Unit: "°C", Pos: orb.Point{20.25, 67.86}}
+	if _, _, err := a.store.Register(ctx, "lkab", sn); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.Ingest(ctx, "lkab", []live.Reading{{Sensor: "lkab-1", Time: time.Now().UTC().Add(-time.Minute), Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "B sees the sensor", 5*time.Second, func() bool { _, ok := b.store.Sensors().Get("lkab-1"); return ok })
+	if err := b.store.Delete(ctx, "other", "lkab-1"); !errors.Is(err, live.ErrNotOwner) {
+		t.Fatalf("another company deletes: %v", err)
+	}
+	if err := b.store.Delete(ctx, "lkab", "lkab-1"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "A sees the sensor gone", 5*time.Second, func() bool {
+		_, inStore := a.store.Sensors().Get("lkab-1")
+		_, inModel := a.model.Snapshot().Get(twin.Sensors, "lkab-1")
+		return !inStore && !inModel
+	})
+	var sensors, readings int
+	if err := a.db.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM kiruna_sensors WHERE id = 'lkab-1'), (SELECT count(*) FROM kiruna_readings WHERE sensor = 'lkab-1')`).Scan(&sensors, &readings); err != nil || sensors != 0 || readings != 0 {
+		t.Fatalf("rows left: %d sensors, %d readings (%v)", sensors, readings, err)
+	}
+	c := openReplica(t, url, nil)
+	if _, ok := c.store.Sensors().Get("lkab-1"); ok {
+		t.Fatal("a late replica has the deleted sensor")
+	}
+	if _, _, err := c.store.Register(ctx, "other", sn); err != nil {
+		t.Fatalf("the freed id: %v", err)
+	}
+}

@@ -39,10 +39,11 @@ type kindKey struct {
 
 // projections has one entry for every kind of live.RecordKinds.
 var projections = map[kindKey]projection{
-	{live.SensorStream, live.RecSensor}:     projectSensor,
-	{live.SensorStream, live.RecReadings}:   projectReadings,
-	{live.PilotStream, live.RecPilotPut}:    projectPilotPut,
-	{live.PilotStream, live.RecPilotDelete}: projectPilotDelete,
+	{live.SensorStream, live.RecSensor}:       projectSensor,
+	{live.SensorStream, live.RecReadings}:     projectReadings,
+	{live.SensorStream, live.RecSensorDelete}: projectSensorDelete,
+	{live.PilotStream, live.RecPilotPut}:      projectPilotPut,
+	{live.PilotStream, live.RecPilotDelete}:   projectPilotDelete,
 }
 
 // contradiction is a refusal under rule, or nil when rule skips it.
@@ -67,6 +68,24 @@ func projectSensor(ctx context.Context, tx pgx.Tx, _ wal.Record, d live.Decoded,
 		return contradiction(rule, fmt.Errorf("%w: %s", live.ErrSensorTaken, sn.ID))
 	}
 	return nil
+}
+
+// projectSensorDelete removes the sensor's row, if its owner's, and its
+// readings (a company that registers the id again starts afresh).
+func projectSensorDelete(ctx context.Context, tx pgx.Tx, _ wal.Record, d live.Decoded, rule live.ConflictRule) error {
+	sn := d.Sensor
+	tag, err := tx.Exec(ctx, `DELETE FROM kiruna_sensors WHERE id = $1 AND owner = $2`, sn.ID, sn.Owner)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		if err := rule.Absent(fmt.Errorf("%w %q of %s", live.ErrUnknownSensor, sn.ID, sn.Owner)); err != nil {
+			return domainError{err}
+		}
+		return nil
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM kiruna_readings WHERE sensor = $1`, sn.ID)
+	return err
 }
 
 func projectReadings(ctx context.Context, tx pgx.Tx, _ wal.Record, d live.Decoded, _ live.ConflictRule) error {

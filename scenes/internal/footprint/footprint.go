@@ -177,3 +177,112 @@ func collinearOverlap(r orb.Ring, i, j int) bool {
 	// Collinear: overlapping when p and q lie on the same side of shared.
 	return (p[0]-shared[0])*(q[0]-shared[0])+(p[1]-shared[1])*(q[1]-shared[1]) > 0
 }
+
+// Errors of a polygon's holes; test with errors.Is.
+var (
+	ErrRingsCross   = errors.New("rings cross")
+	ErrHoleOutside  = errors.New("hole lies outside its shell")
+	ErrTooManyRings = errors.New("polygon has too many points to check its holes")
+)
+
+// Holes checks the holes of p (rings 1…) against its shell (ring 0) and
+// against each other: no two rings may cross or run along each other
+// (touching at a point is allowed), and every hole must lie inside the
+// shell. The error names the rings and edges. Each ring is assumed closed
+// and simple (see SelfIntersection). Edges are swept as there, so a
+// building with a courtyard costs about n log n.
+func Holes(p orb.Polygon) error {
+	if len(p) < 2 {
+		return nil
+	}
+	type edge struct {
+		ring, i    int
+		minX, maxX float64
+	}
+	n := 0
+	for _, r := range p {
+		n += max(len(r)-1, 0)
+	}
+	if n > MaxRingPoints {
+		return fmt.Errorf("%w: %d (at most %d)", ErrTooManyRings, n, MaxRingPoints)
+	}
+	edges := make([]edge, 0, n)
+	for ri, r := range p {
+		for i := 0; i+1 < len(r); i++ {
+			a, b := r[i], r[i+1]
+			edges = append(edges, edge{ri, i, min(a[0], b[0]), max(a[0], b[0])})
+		}
+	}
+	slices.SortFunc(edges, func(a, b edge) int { return cmp.Compare(a.minX, b.minX) })
+	for k, e := range edges {
+		for _, f := range edges[k+1:] {
+			if f.minX > e.maxX {
+				break
+			}
+			if e.ring == f.ring {
+				continue
+			}
+			a, b := p[e.ring][e.i], p[e.ring][e.i+1]
+			c, d := p[f.ring][f.i], p[f.ring][f.i+1]
+			if segmentsCross(a, b, c, d) {
+				e, f := e, f
+				if e.ring > f.ring {
+					e, f = f, e
+				}
+				return fmt.Errorf("%w: ring %d (edge %d) and ring %d (edge %d)", ErrRingsCross, e.ring, e.i, f.ring, f.i)
+			}
+		}
+	}
+	shell := p[0]
+	for hi, h := range p[1:] {
+		for _, q := range h {
+			if inside, on := pointInRing(shell, q); !on {
+				if !inside {
+					return fmt.Errorf("%w: ring %d", ErrHoleOutside, hi+1)
+				}
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// segmentsCross reports whether segments ab and cd cross at a point inside
+// both, or run along each other for a stretch; meeting at an end is not
+// crossing.
+func segmentsCross(a, b, c, d orb.Point) bool {
+	d1 := sign(orient(c, d, a))
+	d2 := sign(orient(c, d, b))
+	d3 := sign(orient(a, b, c))
+	d4 := sign(orient(a, b, d))
+	if d1*d2 < 0 && d3*d4 < 0 {
+		return true
+	}
+	if d1 != 0 || d2 != 0 {
+		return false
+	}
+	// Collinear: do they share more than a point? Project on the longer
+	// axis of ab.
+	axis := 0
+	if math.Abs(b[1]-a[1]) > math.Abs(b[0]-a[0]) {
+		axis = 1
+	}
+	lo1, hi1 := min(a[axis], b[axis]), max(a[axis], b[axis])
+	lo2, hi2 := min(c[axis], d[axis]), max(c[axis], d[axis])
+	return min(hi1, hi2) > max(lo1, lo2)
+}
+
+// pointInRing reports whether q is inside the closed ring r, and whether
+// it lies on r's boundary (inside is then meaningless).
+func pointInRing(r orb.Ring, q orb.Point) (inside, on bool) {
+	for i := 0; i+1 < len(r); i++ {
+		a, b := r[i], r[i+1]
+		if orient(a, b, q) == 0 && onSegment(a, b, q) {
+			return false, true
+		}
+		if (a[1] > q[1]) != (b[1] > q[1]) && q[0] < (b[0]-a[0])*(q[1]-a[1])/(b[1]-a[1])+a[0] {
+			inside = !inside
+		}
+	}
+	return inside, false
+}

@@ -19,3 +19,20 @@ func InvalidUTF8(data []byte) int {
 	}
 	return -1
 }
+
+// Unprintable returns the first rune of s that has no place in an id or a
+// property's name — a control character (C0, DEL, C1: NUL among them) or
+// a bidirectional formatting character, which makes text read in another
+// order than it is stored (U+061C, U+200E, U+200F, U+202A–U+202E,
+// U+2066–U+2069) — and its byte offset; ok is false when there is none.
+func Unprintable(s string) (r rune, at int, ok bool) {
+	for i, c := range s {
+		switch {
+		case c < 0x20, c >= 0x7f && c <= 0x9f,
+			c == 0x061c, c == 0x200e, c == 0x200f,
+			c >= 0x202a && c <= 0x202e, c >= 0x2066 && c <= 0x2069:
+			return c, i, true
+		}
+	}
+	return 0, 0, false
+}
