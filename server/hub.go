@@ -74,6 +74,9 @@ type Hub struct {
 	pmu     sync.Mutex
 	pending map[string]pendingState
 
+	imu     sync.Mutex
+	invalid []orb.Bound // boxes of changed features since the last tick; see Invalidate
+
 	cmu     sync.RWMutex
 	clients map[*client]struct{}
 	boxes   rtree.RTreeG[*client]
@@ -189,6 +192,7 @@ func (h *Hub) run() {
 			continue
 		case <-t.C:
 		}
+		h.flushInvalid()
 		h.pmu.Lock()
 		batch := h.pending
 		h.pending = spare
@@ -273,22 +277,6 @@ func (h *Hub) write() {
 			// otherwise keep its core until preempted, 10 ms later.
 			runtime.Gosched()
 		}
-	}
-}
-
-// Invalidate tells every client whose view meets b that features there
-// changed: {"type":"invalidate","bbox":[w,s,e,n]}.
-func (h *Hub) Invalidate(b orb.Bound) {
-	msg := AppendWSInvalidate(nil, b)
-	h.cmu.RLock()
-	var cs []*client
-	h.boxes.Search(b.Min, b.Max, func(_, _ [2]float64, c *client) bool {
-		cs = append(cs, c)
-		return true
-	})
-	h.cmu.RUnlock()
-	for _, c := range cs {
-		c.control(opText, msg)
 	}
 }
 

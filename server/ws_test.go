@@ -419,3 +419,46 @@ func TestWSSubscribeRateLimit(t *testing.T) {
 		t.Fatalf("after a pause: %+v", m)
 	}
 }
+
+// A storm of invalidations (a pilot of 2,000 sensors, each touching the
+// model) reaches a client as one frame a tick with the union of the
+// boxes, not one frame each.
+func TestWSInvalidateStormCoalesced(t *testing.T) {
+	e := newLiveEnv(t, HubOptions{Tick: 50 * time.Millisecond})
+	c := e.dial(t, nil)
+	send(t, c, `{"type":"subscribe","bbox":[19,66,21,68]}`)
+	nextOf(t, c, "snapshot")
+	for i := 0; i < 2001; i++ {
+		x := 20 + float64(i%100)/1000
+		e.srv.Hub().Invalidate(orb.Bound{Min: orb.Point{x, 67}, Max: orb.Point{x + 0.001, 67.001}})
+	}
+	var frames int
+	var union orb.Bound
+	c.SetReadDeadline(time.Now().Add(400 * time.Millisecond))
+	for {
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			break
+		}
+		var m struct {
+			Type string    `json:"type"`
+			BBox []float64 `json:"bbox"`
+		}
+		if json.Unmarshal(data, &m) != nil || m.Type != "invalidate" || len(m.BBox) != 4 {
+			continue
+		}
+		b := orb.Bound{Min: orb.Point{m.BBox[0], m.BBox[1]}, Max: orb.Point{m.BBox[2], m.BBox[3]}}
+		if frames == 0 {
+			union = b
+		} else {
+			union = union.Union(b)
+		}
+		frames++
+	}
+	if frames < 1 || frames > 2 {
+		t.Errorf("2,001 invalidations in one go came as %d frames, want 1 (2 across a tick)", frames)
+	}
+	if union.Min[0] > 20 || union.Max[0] < 20.1 {
+		t.Errorf("the frames cover %v, not every box", union)
+	}
+}

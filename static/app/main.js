@@ -176,7 +176,7 @@ async function boot() {
   const story = new Story({ map, getYear: () => year, setYear: (y) => setYear(y), end: tl.end, kiosk });
   const live = new Live(map, {
     maps, kiosk,
-    onInvalidate: (bbox) => invalidate(bbox),
+    onInvalidate: (bbox) => invalidateSoon(bbox),
     onSensors: (ids) => sensorPanel.update(ids),
   });
   const sensorPanel = new SensorPanel(live);
@@ -248,7 +248,18 @@ async function boot() {
     if (ev.feature) map.once('moveend', () => openAny(ev.feature));
   }
 
-  // --- tiles changed on the server
+  // --- tiles changed on the server: boxes arriving close together (a
+  // company sending a large pilot) are gathered for 250 ms and their
+  // union refreshed once.
+  let pendingBox = null;
+  function invalidateSoon(b) {
+    if (pendingBox) {
+      pendingBox = [Math.min(pendingBox[0], b[0]), Math.min(pendingBox[1], b[1]), Math.max(pendingBox[2], b[2]), Math.max(pendingBox[3], b[3])];
+      return;
+    }
+    pendingBox = b;
+    setTimeout(() => { const box = pendingBox; pendingBox = null; invalidate(box); }, 250);
+  }
   function invalidate(bbox) {
     for (const m of maps()) {
       const src = m.getSource('twin');

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -273,6 +274,11 @@ func (p *PilotStore) Put(ctx context.Context, company, id string, features []*tw
 	if err := p.checkQuota(company, id, info.Vertices); err != nil {
 		return PilotInfo{}, false, err
 	}
+	if old, same := p.unchanged(company, id, fs); same {
+		// Sent again as it is: nothing to write, no tile to drop, no
+		// viewer to tell.
+		return old, false, nil
+	}
 	var applyErr error
 	err = p.log.Commit(ctx, []wal.Record{{Kind: RecPilotPut, Data: data}}, func() {
 		// Runs in log order: a concurrent Put of the same name by another
@@ -430,4 +436,36 @@ func decodePilot(data []byte) (*pilot, error) {
 		pl.features = append(pl.features, f)
 	}
 	return pl, nil
+}
+
+// unchanged reports whether company's pilot id holds exactly the features
+// fs already, and returns its info then.
+func (p *PilotStore) unchanged(company, id string, fs []*twin.Feature) (PilotInfo, bool) {
+	p.mu.Lock()
+	old, ok := p.pilots[id]
+	p.mu.Unlock()
+	if !ok || old.info.Company != company || len(old.features) != len(fs) {
+		return PilotInfo{}, false
+	}
+	byID := make(map[string]*twin.Feature, len(old.features))
+	for _, f := range old.features {
+		byID[f.ID] = f
+	}
+	for _, f := range fs {
+		o := byID[f.ID]
+		if o == nil {
+			return PilotInfo{}, false
+		}
+		c := *f
+		if o.Props[twin.PropFromDefault] == true && c.Props[twin.PropFromDefault] == true {
+			c.Life.From = o.Life.From // both undated: they began at the first upload
+			if err := twin.Prepare([]*twin.Feature{&c}); err != nil {
+				return PilotInfo{}, false
+			}
+		}
+		if !reflect.DeepEqual(o, &c) {
+			return PilotInfo{}, false
+		}
+	}
+	return old.info, true
 }

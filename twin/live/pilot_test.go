@@ -152,3 +152,52 @@ func TestPilotStoreTornTail(t *testing.T) {
 	defer ps.Close()
 	checkPilotVersion(t, m.Snapshot(), "loop", 4, 3)
 }
+
+// A pilot sent again as it is writes nothing and changes nothing; also
+// after a restart, and with undated features (which began at the first
+// upload).
+func TestPilotPutUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	m := twin.NewModel()
+	ps, err := OpenPilots(dir, m, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	undated := func() []*twin.Feature {
+		fs := pilotFeatures(1, 3)
+		for _, f := range fs {
+			f.Life.From = time.Now().UTC().Truncate(time.Second)
+			f.Props[twin.PropFromDefault] = true
+		}
+		return fs
+	}
+	for _, name := range []string{"dated", "undated"} {
+		mk := func() []*twin.Feature { return pilotFeatures(1, 3) }
+		if name == "undated" {
+			mk = undated
+		}
+		first, _, err := ps.Put(ctx, "acme", name, mk())
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1100 * time.Millisecond) // a later upload time
+		version := m.Snapshot().Version()
+		info, created, err := ps.Put(ctx, "acme", name, mk())
+		if err != nil || created {
+			t.Fatalf("%s: sent again: %v %v", name, created, err)
+		}
+		if v := m.Snapshot().Version(); v != version || !info.Updated.Equal(first.Updated) {
+			t.Errorf("%s: sent again as it is, the model went from version %d to %d, updated %v → %v", name, version, v, first.Updated, info.Updated)
+		}
+	}
+	// A change is still a change.
+	version := m.Snapshot().Version()
+	if _, _, err := ps.Put(ctx, "acme", "dated", pilotFeatures(2, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if m.Snapshot().Version() == version {
+		t.Error("a changed pilot did not change the model")
+	}
+	ps.Close()
+}
