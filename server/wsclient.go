@@ -239,6 +239,15 @@ func (c *client) subscribe(b orb.Bound) {
 		c.mu.Unlock()
 		return
 	}
+	// A snapshot still unsent when the next is asked for: the client is
+	// not reading. Snapshots count against the queue's bound like updates,
+	// so subscribing again and again without reading ends as any slow
+	// client does.
+	if len(c.snapshot) > 0 && len(c.snapshot)+len(frame)+c.bytes > c.hub.opts.MaxQueueBytes {
+		c.mu.Unlock()
+		c.close(disconnectSlow)
+		return
+	}
 	c.view, c.viewOn, c.snapSeq, c.snapshot = b, true, seq, frame
 	c.filterQueue()
 	c.mu.Unlock()
