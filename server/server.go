@@ -133,7 +133,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w = &jsonErrors{ResponseWriter: w}
 	}
 	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, gzip: acceptsGzipEncoding(r.Header.Get("Accept-Encoding"))}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -153,7 +153,10 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	gzip   bool // the request accepts a gzip answer
 }
+
+func (r *statusRecorder) acceptsGzip() bool { return r.gzip }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	if !r.wrote {
