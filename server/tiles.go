@@ -288,7 +288,10 @@ func (s *Server) handleTileJSON(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
-	body := bytes.ReplaceAll(static.Style(), []byte("{{origin}}"), []byte(origin(r)))
+	// The fonts the style names are this release's, cached for good.
+	o := origin(r)
+	body := bytes.ReplaceAll(static.Style(), []byte("{{origin}}"+viewerPrefix), []byte(o+s.static.releasePath()))
+	body = bytes.ReplaceAll(body, []byte("{{origin}}"), []byte(o))
 	etag := fmt.Sprintf(`"%016x"`, xxhash.Sum64(body))
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache")
