@@ -23,11 +23,14 @@ type Scene struct {
 	// Bounds is [west, south, east, north] in degrees.
 	Bounds [4]float64 `json:"bounds"`
 	// Center is [lon, lat]; Zoom, Pitch and Bearing the opening camera.
-	Center   [2]float64 `json:"center"`
-	Zoom     float64    `json:"zoom"`
-	Pitch    float64    `json:"pitch,omitempty"`
-	Bearing  float64    `json:"bearing,omitempty"`
-	Timeline Timeline   `json:"timeline"`
+	Center  [2]float64 `json:"center"`
+	Zoom    float64    `json:"zoom"`
+	Pitch   float64    `json:"pitch,omitempty"`
+	Bearing float64    `json:"bearing,omitempty"`
+	// Frame is [west, south, east, north]: what the opening camera must
+	// show, whatever the screen's shape (see View.Frame).
+	Frame    *[4]float64 `json:"frame,omitempty"`
+	Timeline Timeline    `json:"timeline"`
 	// Timezone is the IANA name of the place's local time (e.g.
 	// "Europe/Stockholm"), for daily rhythms such as the simulator's.
 	Timezone string      `json:"timezone,omitempty"`
@@ -238,8 +241,14 @@ func (s *Scene) check() error {
 		}
 	}
 	inside := func(p [2]float64) bool { return p[0] >= w && p[0] <= e && p[1] >= so && p[1] <= n }
+	goodFrame := func(f *[4]float64) bool {
+		return f == nil || (f[0] < f[2] && f[1] < f[3] && inside([2]float64{f[0], f[1]}) && inside([2]float64{f[2], f[3]}))
+	}
+	if !goodFrame(s.Frame) {
+		return bad("frame", "want [west, south, east, north] inside the bounds, got %v", *s.Frame)
+	}
 	for i, v := range s.Views {
-		if f := v.Frame; f != nil && !(f[0] < f[2] && f[1] < f[3] && inside([2]float64{f[0], f[1]}) && inside([2]float64{f[2], f[3]})) {
+		if f := v.Frame; !goodFrame(f) {
 			return bad(fmt.Sprintf("views[%d].frame", i), "want [west, south, east, north] inside the bounds, got %v", *f)
 		}
 		if r := v.Route; r != nil {

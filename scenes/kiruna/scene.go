@@ -153,6 +153,8 @@ func scene(timeline []event, lm map[string]landmark, layerOf map[string]twin.Lay
 	for i := range sc.Views {
 		sc.Views[i].Frame = frames[i]
 	}
+	// The page opens on the overview: both centres.
+	sc.Frame = frames[0]
 	// The church's journey: the year before it left its old site (19 August
 	// 2025) while it travels, the view's year once it has arrived.
 	sc.Views[3].Route = &scenes.Route{Path: churchRoute(lm), Year: 2025.62}
