@@ -67,12 +67,14 @@ func Generate() (map[string][]byte, error) {
 		files[string(l)+".geojson"] = b
 	}
 	layerOf := map[string]twin.Layer{}
+	centre := map[string]orb.Point{}
 	for l, fs := range layers {
 		for _, f := range fs {
 			layerOf[f.ID] = l
+			centre[f.ID] = f.Geometry.Bound().Center()
 		}
 	}
-	sc := scene(timeline, lm, layerOf)
+	sc := scene(timeline, lm, layerOf, centre)
 	sc.Generated = fmt.Sprintf("%d of the %d buildings are generated (confidence \"generated\") from the district extents and characters in facts/districts.csv; "+
 		"the other %d buildings, the infrastructure, the zones, the landmarks and the sensor sites are placed by hand from the sourced facts "+
 		"(confidence sourced, approx or guess). The deformation front is a model calibrated to sourced dates.",

@@ -2,6 +2,7 @@ package kiruna
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/twin"
@@ -64,7 +65,7 @@ func churchRoute(lm map[string]landmark) [][2]float64 {
 	}
 }
 
-func scene(timeline []event, lm map[string]landmark, layerOf map[string]twin.Layer) scenes.Scene {
+func scene(timeline []event, lm map[string]landmark, layerOf map[string]twin.Layer, centre map[string]orb.Point) scenes.Scene {
 	sc := scenes.Scene{
 		ID:       "kiruna",
 		Title:    "Kiruna – staden som flyttar",
@@ -100,8 +101,14 @@ func scene(timeline []event, lm map[string]landmark, layerOf map[string]twin.Lay
 		if !ok {
 			panic(fmt.Sprintf("kiruna: timeline row %q names feature %q, which the scene lacks", row.Date, s.feature))
 		}
+		c := pt(s.place)
+		if s.place == "" {
+			// No landmark of its own: fly to the feature itself.
+			p := centre[s.feature]
+			c = [2]float64{math.Round(p[0]*1e6) / 1e6, math.Round(p[1]*1e6) / 1e6}
+		}
 		sc.Events = append(sc.Events, scenes.Event{Date: s.date, Title: map[string]string{"sv": s.sv, "en": s.en},
-			Center: pt(s.place), Zoom: s.zoom, Feature: s.feature, Layer: layer, Source: row.Source})
+			Center: c, Zoom: s.zoom, Feature: s.feature, Layer: layer, Source: row.Source})
 	}
 	frame := func(w, s, e, n float64) *[4]float64 { return &[4]float64{w, s, e, n} }
 	v := func(id, sv, en, tsv, ten string, c orb.Point, zoom, pitch, bearing, year float64) scenes.View {

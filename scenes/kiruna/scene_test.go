@@ -380,3 +380,15 @@ func TestChurchRoute(t *testing.T) {
 		t.Errorf("while the route runs (%v) the church is not at its old site", r.Year)
 	}
 }
+
+// Every event leads somewhere: a centre inside the scene.
+func TestEventsHaveCentres(t *testing.T) {
+	b, _ := loadModel(t)
+	bd := b.Scene.Bounds
+	box := orb.Bound{Min: orb.Point{bd[0], bd[1]}, Max: orb.Point{bd[2], bd[3]}}
+	for _, ev := range b.Scene.Events {
+		if !box.Contains(orb.Point(ev.Center)) {
+			t.Errorf("event %s %q: centre %v outside the scene", ev.Date, ev.Title["en"], ev.Center)
+		}
+	}
+}
