@@ -13,8 +13,23 @@ function framePoints([w, s, e, n]) {
 
 // fitFrame returns {center, zoom, pitch, bearing, padding} for map that
 // shows frame inside the screen minus padding ({top, bottom, left, right}
-// in pixels). maplibre is the MapLibre module (LngLat, Point).
-export function fitFrame(map, maplibre, frame, { pitch = 0, bearing = 0, padding, minZoom = 10, maxZoom = 17 } = {}) {
+// in pixels). maplibre is the MapLibre module (LngLat, Point). With turn, a
+// frame much wider than the free area is tall (a portrait screen) may be
+// seen turned a quarter (bearing + 90°, looking east for a frame laid out
+// west to east) when that shows it markedly larger.
+export function fitFrame(map, maplibre, frame, opts = {}) {
+  const straight = fitAt(map, maplibre, frame, opts);
+  if (!opts.turn) return straight;
+  const b = opts.bearing ?? 0;
+  let best = straight;
+  for (const turned of [b + 90, b - 90]) {
+    const cam = fitAt(map, maplibre, frame, { ...opts, bearing: ((turned + 540) % 360) - 180 });
+    if (cam.zoom > best.zoom + (best === straight ? 0.4 : 0.05)) best = cam;
+  }
+  return best;
+}
+
+function fitAt(map, maplibre, frame, { pitch = 0, bearing = 0, padding, minZoom = 10, maxZoom = 17 } = {}) {
   const pad = { top: 0, bottom: 0, left: 0, right: 0, ...padding };
   const { LngLat, Point } = maplibre;
   const [w, s, e, n] = frame;
@@ -23,7 +38,10 @@ export function fitFrame(map, maplibre, frame, { pitch = 0, bearing = 0, padding
   let zoom = top && Number.isFinite(top.zoom) ? top.zoom : map.getZoom();
   let tr;
   try {
-    tr = map.transform.clone();
+    // The transform is internal to MapLibre (map.transform up to version 5,
+    // the camera's from 6 on); the vendored version is pinned and the
+    // browser tests check the fit.
+    tr = (map.transform || map._camera.transform).clone();
     tr.setPadding(pad);
     tr.setBearing(bearing);
     tr.setPitch(pitch);

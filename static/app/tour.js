@@ -52,9 +52,6 @@ export class Tour {
     for (const ev of ['pointerdown', 'keydown', 'wheel', 'touchstart']) {
       document.addEventListener(ev, activity, { capture: true, passive: true });
     }
-    if (opts.kiosk) {
-      this.idleTimer = setInterval(() => this.checkIdle(), 500);
-    }
     // A new shape of screen (a kiosk turned, a window resized) frames the
     // current view again.
     let resizeTimer = 0;
@@ -68,12 +65,15 @@ export class Tour {
     this.layout();
   }
 
-  // layout puts the card at the side of a landscape screen and at the
-  // bottom of a portrait one.
   layout() {
-    const side = window.innerWidth >= window.innerHeight * 1.05;
-    document.body.classList.toggle('tour-side', side);
-    document.body.classList.toggle('tour-bottom', !side);
+    layoutCard();
+  }
+
+  // armIdle starts watching for an idle kiosk (once the page is ready).
+  armIdle() {
+    clearInterval(this.idleTimer);
+    this.lastActivity = performance.now();
+    this.idleTimer = setInterval(() => this.checkIdle(), 500);
   }
 
   // checkIdle resets the kiosk after idle seconds without a touch, unless
@@ -108,21 +108,20 @@ export class Tour {
     this.lastActivity = performance.now();
     const h = this.o.home;
     this.o.setYear(h.year);
-    const cam = this.o.frame(h, { card: false });
     if (tour) {
-      this.o.map.jumpTo(cam);
-      this.start(0);
+      // Straight to the first view, beside the card.
+      this.start(0, { instant: true });
     } else {
-      this.o.map.flyTo({ ...cam, essential: true, duration: 1500 });
+      this.o.map.flyTo({ ...this.o.frame(h, { card: false }), essential: true, duration: 1500 });
     }
   }
 
-  start(i = 0) {
+  start(i = 0, opts) {
     this.on = true;
     this.card.hidden = false;
     document.body.classList.add('touring');
     this.relabel();
-    this.go(i);
+    this.go(i, opts);
   }
 
   stop() {
@@ -245,11 +244,7 @@ export class Tour {
 
   render() {
     const v = this.views[this.i];
-    if (!v) return;
-    document.getElementById('tour-step').textContent = t('tour.step', { n: this.i + 1, count: this.views.length });
-    document.getElementById('tour-title').textContent = pick(v.title);
-    const text = pick(v.text);
-    document.getElementById('tour-text').textContent = text || (this.o.kiosk ? t('tour.touchHint') : '');
+    if (v) renderCard(v, this.i, this.views.length, this.o.kiosk);
   }
 
   relabel() {
@@ -260,6 +255,22 @@ export class Tour {
     this.btn.querySelector('.ico').textContent = this.on ? '■' : '▶';
     if (this.on) this.render();
   }
+}
+
+// layoutCard puts the card at the side of a landscape screen and at the
+// bottom of a portrait one.
+export function layoutCard() {
+  const side = window.innerWidth >= window.innerHeight * 1.05;
+  document.body.classList.toggle('tour-side', side);
+  document.body.classList.toggle('tour-bottom', !side);
+}
+
+// renderCard writes view v (number i of n) on the tour's card.
+export function renderCard(v, i, n, kiosk) {
+  document.getElementById('tour-step').textContent = t('tour.step', { n: i + 1, count: n });
+  document.getElementById('tour-title').textContent = pick(v.title);
+  const text = pick(v.text);
+  document.getElementById('tour-text').textContent = text || (kiosk ? t('tour.touchHint') : '');
 }
 
 // along returns the part of path from its start to fraction k of its
