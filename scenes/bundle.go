@@ -24,11 +24,14 @@ type Scene struct {
 	// Bounds is [west, south, east, north] in degrees.
 	Bounds [4]float64 `json:"bounds"`
 	// Center is [lon, lat]; Zoom, Pitch and Bearing the opening camera.
-	Center   [2]float64 `json:"center"`
-	Zoom     float64    `json:"zoom"`
-	Pitch    float64    `json:"pitch,omitempty"`
-	Bearing  float64    `json:"bearing,omitempty"`
-	Timeline Timeline   `json:"timeline"`
+	Center  [2]float64 `json:"center"`
+	Zoom    float64    `json:"zoom"`
+	Pitch   float64    `json:"pitch,omitempty"`
+	Bearing float64    `json:"bearing,omitempty"`
+	// Frame is [west, south, east, north]: what the opening camera must
+	// show, whatever the screen's shape (see View.Frame).
+	Frame    *[4]float64 `json:"frame,omitempty"`
+	Timeline Timeline    `json:"timeline"`
 	// Timezone is the IANA name of the place's local time (e.g.
 	// "Europe/Stockholm"), for daily rhythms such as the simulator's.
 	Timezone string      `json:"timezone,omitempty"`
@@ -36,8 +39,10 @@ type Scene struct {
 	Views    []View      `json:"views,omitempty"`
 	Events   []Event     `json:"events,omitempty"`
 	Sources  []Source    `json:"sources,omitempty"`
-	// Generated says, in words, which features a generator made.
-	Generated string `json:"generated,omitempty"`
+	// Generated says, in words, which features a generator made;
+	// GeneratedTexts says it per language, for the viewer.
+	Generated      string            `json:"generated,omitempty"`
+	GeneratedTexts map[string]string `json:"generatedTexts,omitempty"`
 	// Terrain names the scene's elevation model; absent when it has none.
 	Terrain *Terrain `json:"terrain,omitempty"`
 }
@@ -79,6 +84,21 @@ type View struct {
 	Pitch   float64           `json:"pitch,omitempty"`
 	Bearing float64           `json:"bearing,omitempty"`
 	Year    float64           `json:"year,omitempty"`
+	// Frame is [west, south, east, north]: what the view must show,
+	// whatever the screen's shape; a viewer that can fit the camera to it
+	// does, else it uses Center and Zoom.
+	Frame *[4]float64 `json:"frame,omitempty"`
+	// Route is a journey the view shows: a building carried from one site
+	// to another.
+	Route *Route `json:"route,omitempty"`
+}
+
+// Route is a path that a view draws and follows. Year is the year shown
+// while the journey runs (the building still at its first site); the view's
+// own Year is shown once it has arrived.
+type Route struct {
+	Path [][2]float64 `json:"path"` // [lon, lat], at least two
+	Year float64      `json:"year"`
 }
 
 // Event is a dated moment of the scene's story, marked on the timeline.
@@ -89,6 +109,7 @@ type Event struct {
 	Center  [2]float64        `json:"center,omitempty"`
 	Zoom    float64           `json:"zoom,omitempty"`
 	Feature string            `json:"feature,omitempty"` // id of the feature it concerns
+	Layer   twin.Layer        `json:"layer,omitempty"`   // the layer that holds Feature
 	Source  string            `json:"source,omitempty"`
 }
 
@@ -183,6 +204,9 @@ func Load(fsys fs.FS) (*Bundle, error) {
 			b.origins = append(b.origins, origin{li.File, i})
 		}
 	}
+	if err := b.checkEvents(); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -242,6 +266,28 @@ func (s *Scene) check() error {
 	if s.Terrain != nil && (s.Terrain.File == "" || !fs.ValidPath(path.Clean(s.Terrain.File))) {
 		return bad("terrain.file", "%q must be a path inside the bundle", s.Terrain.File)
 	}
+	inside := func(p [2]float64) bool { return p[0] >= w && p[0] <= e && p[1] >= so && p[1] <= n }
+	goodFrame := func(f *[4]float64) bool {
+		return f == nil || (f[0] < f[2] && f[1] < f[3] && inside([2]float64{f[0], f[1]}) && inside([2]float64{f[2], f[3]}))
+	}
+	if !goodFrame(s.Frame) {
+		return bad("frame", "want [west, south, east, north] inside the bounds, got %v", *s.Frame)
+	}
+	for i, v := range s.Views {
+		if f := v.Frame; !goodFrame(f) {
+			return bad(fmt.Sprintf("views[%d].frame", i), "want [west, south, east, north] inside the bounds, got %v", *f)
+		}
+		if r := v.Route; r != nil {
+			if len(r.Path) < 2 {
+				return bad(fmt.Sprintf("views[%d].route.path", i), "want at least two points, got %d", len(r.Path))
+			}
+			for j, p := range r.Path {
+				if !inside(p) {
+					return bad(fmt.Sprintf("views[%d].route.path[%d]", i, j), "%v is outside the bounds", p)
+				}
+			}
+		}
+	}
 	for i := range s.Events {
 		ev := &s.Events[i]
 		at, err := twin.ParseInstant(ev.Date)
@@ -249,6 +295,32 @@ func (s *Scene) check() error {
 			return bad(fmt.Sprintf("events[%d].date", i), "%v", err)
 		}
 		ev.Year = math.Round(twin.DecimalYear(at)*1000) / 1000
+		if ev.Layer != "" {
+			if !seen[ev.Layer] {
+				return bad(fmt.Sprintf("events[%d].layer", i), "%q is not a layer of the scene", ev.Layer)
+			}
+			if ev.Feature == "" {
+				return bad(fmt.Sprintf("events[%d].layer", i), "names a layer but no feature")
+			}
+		}
+	}
+	return nil
+}
+
+// checkEvents makes sure every event that names a layer names a feature of
+// that layer.
+func (b *Bundle) checkEvents() error {
+	where := map[string]twin.Layer{}
+	for _, f := range b.Features {
+		where[f.ID] = f.Layer
+	}
+	for i, ev := range b.Scene.Events {
+		if ev.Layer == "" {
+			continue
+		}
+		if l, ok := where[ev.Feature]; !ok || l != ev.Layer {
+			return &LoadError{File: "scene.json", Err: fmt.Errorf("%w: events[%d].feature: no feature %q in layer %s", ErrBadScene, i, ev.Feature, ev.Layer)}
+		}
 	}
 	return nil
 }

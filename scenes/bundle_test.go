@@ -73,6 +73,30 @@ func TestLoadGood(t *testing.T) {
 	}
 }
 
+// sceneWith is the test bundle with the scene's events replaced by field.
+func sceneWith(field string) fstest.MapFS {
+	b := bundle(collection(building("b1", square, "")))
+	b["scene.json"] = &fstest.MapFile{Data: []byte(strings.Replace(testScene, `"events": [{"date": "2025-08-20", "title": {"sv": "Kyrkan flyttas"}}]`, field, 1))}
+	return b
+}
+
+// A view may carry a frame and a route, an event the layer of its feature.
+func TestLoadViewsAndEventLayers(t *testing.T) {
+	b, err := Load(sceneWith(`"views": [{"id": "v", "title": {"sv": "v"}, "center": [20.5, 67.5], "zoom": 13, "frame": [20.4, 67.4, 20.6, 67.6],
+	  "route": {"path": [[20.45, 67.5], [20.55, 67.52]], "year": 2025.6}}],
+	  "events": [{"date": "2025", "title": {"sv": "x"}, "feature": "lm1", "layer": "landmarks"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := b.Scene.Views[0]
+	if v.Frame == nil || *v.Frame != [4]float64{20.4, 67.4, 20.6, 67.6} || v.Route == nil || len(v.Route.Path) != 2 || v.Route.Year != 2025.6 {
+		t.Errorf("view = %+v", v)
+	}
+	if ev := b.Scene.Events[0]; ev.Layer != twin.Landmarks || ev.Year != 2025 {
+		t.Errorf("event = %+v", ev)
+	}
+}
+
 // Every kind of bad bundle fails with an error that names the file, the
 // feature index and the field.
 // TestCRSOfWGS84Passes: a crs member that names WGS84 longitude and
@@ -133,6 +157,24 @@ func TestLoadErrors(t *testing.T) {
 			ErrBadScene, "scene.json: bad scene: timezone"},
 		{"escaping file", fstest.MapFS{"scene.json": {Data: []byte(strings.Replace(testScene, `"buildings.geojson"`, `"../etc/passwd"`, 1))}},
 			ErrBadScene, "scene.json: bad scene: layers[0].file"},
+		{"event in an unknown layer", sceneWith(`"events": [{"date": "2025", "title": {"sv": "x"}, "feature": "lm1", "layer": "roads"}]`),
+			ErrBadScene, `scene.json: bad scene: events[0].layer: "roads" is not a layer of the scene`},
+		{"event in a layer the scene lacks", sceneWith(`"events": [{"date": "2025", "title": {"sv": "x"}, "feature": "lm1", "layer": "zones"}]`),
+			ErrBadScene, `scene.json: bad scene: events[0].layer: "zones" is not a layer of the scene`},
+		{"event layer without a feature", sceneWith(`"events": [{"date": "2025", "title": {"sv": "x"}, "layer": "landmarks"}]`),
+			ErrBadScene, "scene.json: bad scene: events[0].layer: names a layer but no feature"},
+		{"event's feature in another layer", sceneWith(`"events": [{"date": "2025", "title": {"sv": "x"}, "feature": "lm1", "layer": "buildings"}]`),
+			ErrBadScene, `scene.json: bad scene: events[0].feature: no feature "lm1" in layer buildings`},
+		{"event's feature missing", sceneWith(`"events": [{"date": "2025", "title": {"sv": "x"}, "feature": "nope", "layer": "landmarks"}]`),
+			ErrBadScene, `scene.json: bad scene: events[0].feature: no feature "nope" in layer landmarks`},
+		{"frame outside the bounds", sceneWith(`"views": [{"id": "v", "title": {"sv": "v"}, "center": [20.5, 67.5], "zoom": 13, "frame": [19, 67.1, 20.6, 67.6]}]`),
+			ErrBadScene, "scene.json: bad scene: views[0].frame"},
+		{"frame turned round", sceneWith(`"views": [{"id": "v", "title": {"sv": "v"}, "center": [20.5, 67.5], "zoom": 13, "frame": [20.6, 67.1, 20.4, 67.6]}]`),
+			ErrBadScene, "scene.json: bad scene: views[0].frame"},
+		{"route of one point", sceneWith(`"views": [{"id": "v", "title": {"sv": "v"}, "center": [20.5, 67.5], "zoom": 13, "route": {"path": [[20.5, 67.5]], "year": 2025}}]`),
+			ErrBadScene, "scene.json: bad scene: views[0].route.path: want at least two points"},
+		{"route leaving the bounds", sceneWith(`"views": [{"id": "v", "title": {"sv": "v"}, "center": [20.5, 67.5], "zoom": 13, "route": {"path": [[20.5, 67.5], [22, 67.5]], "year": 2025}}]`),
+			ErrBadScene, "scene.json: bad scene: views[0].route.path[1]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -233,7 +233,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A forwarded header from anyone but a trusted proxy is dropped here,
 	// so that no handler can be led by it (origin, client address).
 	client := s.cfg.TrustedProxies.Sanitize(r)
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, gzip: acceptsGzip(r.Header)}
 	switch r.URL.Path {
 	case "/healthz", "/readyz", "/ws": // health answers under any load; /ws counts at its handshake
 	default:
@@ -267,7 +267,10 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	gzip   bool // the request accepts a gzip answer
 }
+
+func (r *statusRecorder) acceptsGzip() bool { return r.gzip }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	if !r.wrote {

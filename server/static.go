@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -24,14 +25,31 @@ import (
 //	                        lib/… (vendored MapLibre GL JS and fonts)
 //
 // Every file carries a strong ETag (a hash of its bytes) and answers 304 to
-// If-None-Match. The page and the viewer's code are revalidated on every
-// load (Cache-Control: no-cache), so a kiosk picks up a new release at its
-// next reload; fonts, which change only with a vendoring update, are cached
-// for a week. Text files are gzipped once, on first request, for clients
-// that accept it.
+// If-None-Match. The page is revalidated on every load (Cache-Control:
+// no-cache) and names its files under a versioned path,
+//
+//	GET /viewer/v/{release}/{path...}
+//
+// where release is a hash of every viewer file: those answers are cached
+// for a year (immutable), so a kiosk reloading the page asks for nothing
+// else until a new release changes the hash and the page names new URLs.
+// The modules import each other by relative paths and so stay under the
+// same release. The plain /viewer/{path} stays for other clients, revalidated
+// on every use (fonts: a week); a release that is no longer current is
+// served the current file, revalidated. Text files are gzipped once, on
+// first request, for clients that accept it.
 
 // viewerPrefix is the URL path under which the viewer's files are served.
 const viewerPrefix = "/viewer/"
+
+// releasePrefix leads the versioned paths: /viewer/v/{release}/….
+const releasePrefix = "v/"
+
+// Cache-Control of the revalidated files and of the versioned ones.
+const (
+	cacheRevalidate = "no-cache"
+	cacheImmutable  = "public, max-age=31536000, immutable"
+)
 
 // viewerCSP keeps every request of the page on its own origin: no script,
 // style, font, image, worker or connection can reach another host.
@@ -51,7 +69,18 @@ type staticFile struct {
 
 // staticFiles holds the viewer's files by URL path.
 type staticFiles struct {
-	byPath map[string]*staticFile
+	byPath  map[string]*staticFile
+	release string // a hash of every file: the versioned paths' {release}
+}
+
+func newStaticFile(body []byte, ctype, cache string) *staticFile {
+	sum := sha256.Sum256(body)
+	return &staticFile{
+		body:  body,
+		etag:  `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`,
+		ctype: ctype,
+		cache: cache,
+	}
 }
 
 // newStaticFiles reads the servable part of fsys: index.html, app/ and lib/
@@ -63,21 +92,12 @@ func newStaticFiles(fsys fs.FS) (*staticFiles, error) {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(body)
-		f := &staticFile{
-			body:  body,
-			etag:  `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`,
-			ctype: contentType(name),
-			cache: "no-cache",
-		}
+		f := newStaticFile(body, contentType(name), cacheRevalidate)
 		if strings.HasPrefix(name, "lib/fonts/") {
 			f.cache = "public, max-age=604800"
 		}
 		sf.byPath[urlPath] = f
 		return nil
-	}
-	if err := add("index.html", "/"); err != nil {
-		return nil, fmt.Errorf("the viewer's index.html: %w", err)
 	}
 	for _, dir := range []string{"app", "lib"} {
 		err := fs.WalkDir(fsys, dir, func(name string, d fs.DirEntry, err error) error {
@@ -93,7 +113,31 @@ func newStaticFiles(fsys fs.FS) (*staticFiles, error) {
 			return nil, fmt.Errorf("the viewer's files: %w", err)
 		}
 	}
+	// The release: a hash of every file's path and ETag, in path order.
+	paths := make([]string, 0, len(sf.byPath))
+	for p := range sf.byPath {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	h := sha256.New()
+	for _, p := range paths {
+		fmt.Fprintf(h, "%s %s\n", p, sf.byPath[p].etag)
+	}
+	sf.release = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:9])
+	// The page names the files of this release.
+	index, err := fs.ReadFile(fsys, "index.html")
+	if err != nil {
+		return nil, fmt.Errorf("the viewer's index.html: %w", err)
+	}
+	index = bytes.ReplaceAll(index, []byte(`"`+viewerPrefix), []byte(`"`+sf.releasePath()))
+	sf.byPath["/"] = newStaticFile(index, contentType("index.html"), cacheRevalidate)
 	return sf, nil
+}
+
+// releasePath is the URL path under which this release's files are cached
+// for good: /viewer/v/{release}/.
+func (sf *staticFiles) releasePath() string {
+	return viewerPrefix + releasePrefix + sf.release + "/"
 }
 
 func contentType(name string) string {
@@ -142,16 +186,34 @@ func (f *staticFile) gzipped() []byte {
 	return f.gz
 }
 
-// serve writes the file at urlPath, or a JSON 404.
+// serve writes the file at urlPath, or a JSON 404. A path under
+// /viewer/v/{release}/ names the file below it: cached for good when the
+// release is the current one, else revalidated.
 func (sf *staticFiles) serve(w http.ResponseWriter, r *http.Request, urlPath string) {
+	cache := ""
+	if rest, ok := strings.CutPrefix(urlPath, viewerPrefix+releasePrefix); ok {
+		release, file, ok := strings.Cut(rest, "/")
+		if !ok || release == "" {
+			writeError(w, http.StatusNotFound, "no viewer file at %s", urlPath)
+			return
+		}
+		urlPath = viewerPrefix + file
+		cache = cacheRevalidate
+		if release == sf.release {
+			cache = cacheImmutable
+		}
+	}
 	f, ok := sf.byPath[urlPath]
-	if !ok {
+	if !ok || urlPath == viewerPrefix {
 		writeError(w, http.StatusNotFound, "no viewer file at %s", urlPath)
 		return
 	}
+	if cache == "" {
+		cache = f.cache
+	}
 	h := w.Header()
 	h.Set("Content-Type", f.ctype)
-	h.Set("Cache-Control", f.cache)
+	h.Set("Cache-Control", cache)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Add("Vary", "Accept-Encoding")
 	if urlPath == "/" {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/kiruna-twin/kiruna-twin/static"
 )
@@ -142,7 +143,7 @@ func TestViewerReferencesResolve(t *testing.T) {
 	for _, m := range refs {
 		paths[m[1]] = true
 	}
-	imports := regexp.MustCompile(`(?m)^import [^;]*?from '([^']+)'|url\((/viewer/[^)]+)\)`)
+	imports := regexp.MustCompile(`(?m)^import [^;]*?from '([^']+)'|url\(([^)]+)\)`)
 	err := fs.WalkDir(static.FS(), "app", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !(strings.HasSuffix(name, ".js") || strings.HasSuffix(name, ".css")) {
 			return err
@@ -153,8 +154,10 @@ func TestViewerReferencesResolve(t *testing.T) {
 		}
 		for _, m := range imports.FindAllStringSubmatch(string(b), -1) {
 			switch {
+			case strings.HasPrefix(m[2], "../"): // CSS, relative to app/
+				paths["/viewer/"+strings.TrimPrefix(m[2], "../")] = true
 			case m[2] != "":
-				paths[m[2]] = true
+				t.Errorf("%s names %q; want a path relative to app/, which stays in the page's release", name, m[2])
 			case strings.HasPrefix(m[1], "./"):
 				paths["/viewer/app/"+strings.TrimPrefix(m[1], "./")] = true
 			case strings.HasPrefix(m[1], "../"):
@@ -172,5 +175,75 @@ func TestViewerReferencesResolve(t *testing.T) {
 		if rec := getStatic(t, s, "GET", p, nil); rec.Code != http.StatusOK {
 			t.Errorf("%s: %d", p, rec.Code)
 		}
+	}
+}
+
+// The page names its files under /viewer/v/{release}/, cached for good;
+// another release's path is served the current file, revalidated.
+func TestViewerRelease(t *testing.T) {
+	s := New(Config{})
+	page := getStatic(t, s, "GET", "/", nil)
+	m := regexp.MustCompile(`src="/viewer/v/([A-Za-z0-9_-]+)/app/main\.js"`).FindStringSubmatch(page.Body.String())
+	if m == nil {
+		t.Fatalf("the page does not load main.js from a release path:\n%s", page.Body.String())
+	}
+	release := m[1]
+	if strings.Contains(page.Body.String(), `"/viewer/app/`) || strings.Contains(page.Body.String(), `"/viewer/lib/`) {
+		t.Error("the page still names unversioned viewer files")
+	}
+	plain := getStatic(t, s, "GET", "/viewer/app/main.js", nil)
+	for _, tc := range []struct {
+		path, cache string
+		status      int
+	}{
+		{"/viewer/v/" + release + "/app/main.js", "public, max-age=31536000, immutable", 200},
+		{"/viewer/v/" + release + "/lib/maplibre-gl/maplibre-gl-worker.mjs", "public, max-age=31536000, immutable", 200},
+		{"/viewer/v/" + release + "/lib/fonts/noto-sans/noto-sans-latin-400-normal.woff2", "public, max-age=31536000, immutable", 200},
+		{"/viewer/v/an-old-release/app/main.js", "no-cache", 200},
+		{"/viewer/v/" + release + "/app/nope.js", "", 404},
+		{"/viewer/v/" + release + "/", "", 404},
+		{"/viewer/v/" + release, "", 404},
+	} {
+		rec := getStatic(t, s, "GET", tc.path, nil)
+		if rec.Code != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.path, rec.Code, tc.status)
+			continue
+		}
+		if tc.status != 200 {
+			continue
+		}
+		if got := rec.Header().Get("Cache-Control"); got != tc.cache {
+			t.Errorf("%s: Cache-Control %q, want %q", tc.path, got, tc.cache)
+		}
+		if strings.HasSuffix(tc.path, "main.js") && !bytes.Equal(rec.Body.Bytes(), plain.Body.Bytes()) {
+			t.Errorf("%s is not the same file as /viewer/app/main.js", tc.path)
+		}
+	}
+	// The style's fonts are this release's too.
+	style := getStatic(t, s, "GET", "/style.json", nil)
+	if !strings.Contains(style.Body.String(), "/viewer/v/"+release+"/lib/fonts/") || strings.Contains(style.Body.String(), "{{origin}}") {
+		t.Errorf("the style does not name the release's fonts:\n%.400s", style.Body.String())
+	}
+
+	// A changed file makes another release.
+	fsys := fstest.MapFS{
+		"index.html":    {Data: []byte(`<script src="/viewer/app/main.js"></script>`)},
+		"app/main.js":   {Data: []byte("let a = 1;")},
+		"lib/x/LICENSE": {Data: []byte("x")},
+	}
+	a, err := newStaticFiles(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys["app/main.js"] = &fstest.MapFile{Data: []byte("let a = 2;")}
+	b, err := newStaticFiles(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.release == b.release || a.release == "" {
+		t.Errorf("releases %q and %q: want two different ones", a.release, b.release)
+	}
+	if got := string(b.byPath["/"].body); got != `<script src="/viewer/v/`+b.release+`/app/main.js"></script>` {
+		t.Errorf("page %q", got)
 	}
 }

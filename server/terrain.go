@@ -104,7 +104,8 @@ func (s *Server) terrainInfo() *terrainInfo {
 // scene with an elevation model, its raster-dem sources, terrain and
 // hillshade (drawn just above the background, under everything else).
 func (s *Server) styleBody(origin string) []byte {
-	body := bytes.ReplaceAll(static.Style(), []byte("{{origin}}"), []byte(origin))
+	body := bytes.ReplaceAll(static.Style(), []byte("{{origin}}"+viewerPrefix), []byte(origin+s.static.releasePath()))
+	body = bytes.ReplaceAll(body, []byte("{{origin}}"), []byte(origin))
 	ts := s.terrain.Load()
 	if ts == nil {
 		return body

@@ -274,6 +274,7 @@ func (s *Server) handleTileJSON(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
+	// The fonts the style names are this release's, cached for good.
 	body := s.styleBody(originVary(w, r)) // terrain.go
 	etag := fmt.Sprintf(`"%016x"`, xxhash.Sum64(body))
 	h := w.Header()

@@ -5,8 +5,10 @@ package main
 // chromedp. They need Debian's chromium (.ci/run installs it); without it
 // they skip, unless CI is set, when they fail.
 //
-// Screenshots of the default view, 2010, 2035, the comparison and the
-// kiosk go to a folder under the OS temp dir, printed by the test.
+// Screenshots of the default view, 2010, 2035, the comparison, the kiosk
+// and every view of the kiosk's tour at 1280 × 800 and 1080 × 1920 go to a
+// folder under the OS temp dir, printed by the test, for a person to look
+// at.
 
 import (
 	"bytes"
@@ -28,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/kiruna-twin/kiruna-twin/scenes"
@@ -140,17 +143,28 @@ func (l *lockedWriter) String() string {
 	return ""
 }
 
-// browserLog records what a tab asked for and what it wrote to its console.
+// browserLog records what a tab asked for, which requests failed (no
+// answer, or a status of 400 or more) and what it wrote to its console.
 type browserLog struct {
 	mu       sync.Mutex
 	requests []string
+	urls     map[network.RequestID]string
+	failed   []string
 	console  []chromedp.ConsoleMessage
 }
 
 func (b *browserLog) reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.requests, b.console = nil, nil
+	b.requests, b.console, b.failed = nil, nil, nil
+}
+
+// failures lists the requests that failed since the last reset, leaving
+// out those the page cancelled itself (a tile no longer in view).
+func (b *browserLog) failures() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.failed)
 }
 
 func (b *browserLog) tileRequests() int {
@@ -208,6 +222,11 @@ type viewer struct {
 }
 
 func newViewer(t testing.TB, shots string) *viewer {
+	return newViewerSized(t, shots, 1280, 800)
+}
+
+// newViewerSized opens a browser whose page is w × h CSS pixels.
+func newViewerSized(t testing.TB, shots string, w, h int) *viewer {
 	chromium := chromiumPath(t)
 	profile, err := os.MkdirTemp("", "kiruna-twin-chromium-")
 	if err != nil {
@@ -227,7 +246,7 @@ func newViewer(t testing.TB, shots string) *viewer {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 800),
+		chromedp.WindowSize(w, h),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
@@ -240,12 +259,24 @@ func newViewer(t testing.TB, shots string) *viewer {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
-	v := &viewer{t: t, ctx: ctx, log: &browserLog{}, dir: shots}
+	v := &viewer{t: t, ctx: ctx, log: &browserLog{urls: map[network.RequestID]string{}}, dir: shots}
 	if err := chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*network.EventRequestWillBeSent); ok && e.Request != nil {
-			v.log.mu.Lock()
-			v.log.requests = append(v.log.requests, e.Request.URL)
-			v.log.mu.Unlock()
+		v.log.mu.Lock()
+		defer v.log.mu.Unlock()
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			if e.Request != nil {
+				v.log.requests = append(v.log.requests, e.Request.URL)
+				v.log.urls[e.RequestID] = e.Request.URL
+			}
+		case *network.EventResponseReceived:
+			if e.Response != nil && e.Response.Status >= 400 {
+				v.log.failed = append(v.log.failed, fmt.Sprintf("%d %s", e.Response.Status, e.Response.URL))
+			}
+		case *network.EventLoadingFailed:
+			if !e.Canceled {
+				v.log.failed = append(v.log.failed, fmt.Sprintf("%s %s", e.ErrorText, v.log.urls[e.RequestID]))
+			}
 		}
 	}); err != nil {
 		t.Fatalf("starting chromium: %v", err)
@@ -261,7 +292,7 @@ func newViewer(t testing.TB, shots string) *viewer {
 			v.log.mu.Unlock()
 		}
 	}()
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(w), int64(h))); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -290,13 +321,20 @@ func abbrev(s string) string {
 // open navigates and waits for the viewer to be ready and its map idle.
 func (v *viewer) open(u string) {
 	v.t.Helper()
+	v.navigate(u)
+	v.idle()
+}
+
+// navigate opens u and waits for the viewer to be ready (its map may still
+// be moving: a tour that plays).
+func (v *viewer) navigate(u string) {
+	v.t.Helper()
 	ctx, cancel := context.WithTimeout(v.ctx, 60*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
 		v.t.Fatalf("opening %s: %v", u, err)
 	}
 	v.waitFor(`!!(window.twin && window.twin.map)`, 45*time.Second)
-	v.idle()
 }
 
 // idle waits for the map's idle event after a repaint (no fixed sleep).
@@ -544,7 +582,7 @@ func TestViewer(t *testing.T) {
 		if !slices.Equal(keysSV, keysEN) {
 			t.Errorf("the Swedish and English dictionaries differ in their keys")
 		}
-		keyLike := regexp.MustCompile(`\b(?:app|a11y|lang|search|timeline|compare|layers?|legend|status|story|confidence|sensor|tour|action|net|sources|kind)\.[a-zA-Z.]+\b`)
+		keyLike := regexp.MustCompile(`\b(?:app|a11y|lang|search|timeline|compare|layers?|legend|status|story|confidence|sensor|sensorType|tour|action|net|sources|kind|when)\.[a-zA-Z.]+\b`)
 		for _, c := range []struct{ url, lang, word string }{{base + "/", "sv", "Tidslinje"}, {base + "/?lang=en", "en", "Timeline"}} {
 			v.log.reset()
 			v.open(c.url)
@@ -568,6 +606,148 @@ func TestViewer(t *testing.T) {
 			eval[bool](v, `(twin.tour.stop(), true)`)
 		}
 	})
+
+	t.Run("search: one entry per building, infrastructure, gzipped pages", func(t *testing.T) {
+		v.t = t
+		v.log.reset()
+		eval[bool](v, `(document.getElementById('story-close').click(), true)`)
+		search := func(q string) []string {
+			t.Helper()
+			eval[bool](v, fmt.Sprintf(`(() => { const i = document.getElementById('search-input'); i.focus(); i.value = %q; i.dispatchEvent(new Event('input')); return true; })()`, q))
+			v.waitFor(`!document.getElementById('search-results').hidden && !document.querySelector('#search-results .result.empty') || document.querySelector('#search-results .result.empty') && document.querySelector('#search-results').textContent.includes('Inga')`, 30*time.Second)
+			return eval[[]string](v, `[...document.querySelectorAll('#search-results .result')].map((li) => li.innerText.replace(/\s+/g, ' '))`)
+		}
+		church := 0
+		for _, r := range search("Kiruna kyrka") {
+			if strings.HasPrefix(r, "Kiruna kyrka ") {
+				church++
+				if !strings.Contains(r, "2 platser") || !strings.Contains(r, "1912") || !strings.Contains(r, "2025") {
+					t.Errorf("the church's entry does not tell both sites: %q", r)
+				}
+			}
+		}
+		if church != 1 {
+			t.Errorf("%d entries for Kiruna kyrka; want one with both sites", church)
+		}
+		kristallen := search("Kristallen")
+		for _, r := range kristallen {
+			if strings.Contains(r, "oktober 2018") {
+				t.Errorf("Kristallen dated a day early: %q", r)
+			}
+		}
+		e10 := search("E10")
+		found := false
+		for _, r := range e10 {
+			if strings.Contains(r, "Infrastruktur") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("searching E10 finds no infrastructure: %v", e10)
+		}
+		// The pages of features came gzipped.
+		sizes := eval[[][2]float64](v, `performance.getEntriesByType('resource').filter((e) => e.name.includes('/collections/buildings/items')).map((e) => [e.encodedBodySize, e.decodedBodySize])`)
+		if len(sizes) == 0 {
+			t.Error("search fetched no buildings")
+		}
+		for _, sz := range sizes {
+			if sz[0]*3 > sz[1] {
+				t.Errorf("a page of buildings came as %.0f bytes for %.0f: not gzipped", sz[0], sz[1])
+			}
+		}
+		if f := v.log.failures(); len(f) > 0 {
+			t.Errorf("failed requests: %v", f)
+		}
+		eval[bool](v, `(document.getElementById('search-input').blur(), document.getElementById('search-input').value = '', document.getElementById('search-results').hidden = true, true)`)
+	})
+
+	t.Run("timeline: Spela plays the history, marks labelled", func(t *testing.T) {
+		v.t = t
+		v.open(base + "/")
+		// At the opening, Spela plays from the start, not from today.
+		eval[bool](v, `(document.getElementById('btn-play').click(), true)`)
+		v.waitFor(`twin.timeline.playing()`, 2*time.Second)
+		if y := eval[float64](v, `twin.year()`); y > 1910 {
+			t.Errorf("Spela at the opening started at %v; want the start of the timeline", y)
+		}
+		eval[bool](v, `(twin.timeline.pause(), twin.setYear(2040), document.getElementById('btn-play').click(), true)`)
+		if y := eval[float64](v, `twin.year()`); y > 1910 {
+			t.Errorf("Spela at the end started at %v; want the start", y)
+		}
+		// A year the visitor chose is played from.
+		eval[bool](v, `(twin.timeline.pause(), (() => { const s = document.getElementById('timeline-slider'); s.value = '1970'; s.dispatchEvent(new Event('input')); })(), document.getElementById('btn-play').click(), true)`)
+		if y := eval[float64](v, `twin.year()`); y < 1969 || y > 1980 {
+			t.Errorf("Spela after choosing 1970 is at %v", y)
+		}
+		eval[bool](v, `(twin.timeline.pause(), true)`)
+		checkMarks(t, v, "desk")
+		// Narrower, the marks are laid out again.
+		if err := chromedp.Do(v.ctx, chromedp.EmulateViewport(900, 800)); err != nil {
+			t.Fatal(err)
+		}
+		v.waitFor(`document.getElementById('events').clientWidth < 700`, 5*time.Second)
+		eval[bool](v, `new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`)
+		checkMarks(t, v, "desk at 900 px")
+		if err := chromedp.Do(v.ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("labels: each area once, sensors under the names", func(t *testing.T) {
+		v.t = t
+		v.log.reset()
+		eval[bool](v, `(twin.setYear(2008), twin.map.jumpTo({center: [20.232, 67.862], zoom: 13.6, pitch: 40, bearing: 0}), true)`)
+		v.waitFor(`twin.map.getLayer('area-labels')`, 20*time.Second)
+		v.idle()
+		counts := eval[map[string]float64](v, `(() => { const n = {}; for (const f of twin.map.queryRenderedFeatures({layers: ['area-labels', 'zones-label'].filter((l) => twin.map.getLayer(l))})) n[f.properties.name] = (n[f.properties.name] || 0) + 1; return n; })()`)
+		if counts["Nytt centrum mot Luossavaara (beslut 2007)"] != 1 {
+			t.Errorf("the planning area of 2007 is labelled %v times; want once (all: %v)", counts["Nytt centrum mot Luossavaara (beslut 2007)"], counts)
+		}
+		for name, n := range counts {
+			if n > 1 {
+				t.Errorf("%q is labelled %v times", name, n)
+			}
+		}
+		order := eval[map[string]float64](v, `Object.fromEntries(twin.map.getStyle().layers.map((l, i) => [l.id, i]))`)
+		for _, l := range []string{"live-sensors", "live-sensors-mark"} {
+			if order[l] > order["landmarks-label"] {
+				t.Errorf("layer %s is drawn over the place names", l)
+			}
+		}
+		v.screenshot("7-area-labels-2008")
+		if f := v.log.failures(); len(f) > 0 {
+			t.Errorf("failed requests: %v", f)
+		}
+	})
+
+	t.Run("sensor panel: name, type in words, a day on the axis", func(t *testing.T) {
+		v.t = t
+		eval[bool](v, `(twin.setYear(twin.scene.timeline.now), twin.openSensor('gd-23'), true)`)
+		v.waitFor(`document.querySelector('#story .chart-axis')`, 20*time.Second)
+		title := eval[string](v, `document.getElementById('story-title').textContent`)
+		if title != "Markrörelse, reflektor 23" {
+			t.Errorf("the sensor panel's title is %q, want its name", title)
+		}
+		text := eval[string](v, `document.getElementById('story').innerText`)
+		if strings.Contains(text, "ground_deformation") || !strings.Contains(text, "markrörelse") {
+			t.Errorf("the type is not in words:\n%s", text)
+		}
+		axis := eval[string](v, `document.querySelector('#story .chart-axis').innerText`)
+		if !regexp.MustCompile(`\d{1,2} [a-zåäö]{3}`).MatchString(axis) {
+			t.Errorf("the chart's axis %q names no day", axis)
+		}
+		v.screenshot("8-sensor-panel")
+		eval[bool](v, `(document.getElementById('story-close').click(), true)`)
+	})
+
+	for _, shape := range []struct {
+		name string
+		w, h int
+	}{{"1280x800", 1280, 800}, {"1080x1920", 1080, 1920}} {
+		t.Run("kiosk at "+shape.name, func(t *testing.T) {
+			kioskShape(t, base, shots, shape.name, shape.w, shape.h)
+		})
+	}
 
 	t.Run("kiosk: tour, idle reset, big targets, survives a restart", func(t *testing.T) {
 		v.t = t
@@ -613,6 +793,230 @@ func TestViewer(t *testing.T) {
 			t.Error("after the restart no buildings are drawn in a newly visited area")
 		}
 	})
+}
+
+// rect is a box on the page, in CSS pixels.
+type rect struct{ X0, Y0, X1, Y1 float64 }
+
+func (r rect) overlaps(o rect, slack float64) bool {
+	return r.X0 < o.X1-slack && o.X0 < r.X1-slack && r.Y0 < o.Y1-slack && o.Y0 < r.Y1-slack
+}
+
+// smallTextJS lists the visible texts of the page set under 19 px.
+const smallTextJS = `(() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const text = n.textContent.trim();
+    const el = n.parentElement;
+    if (!text || !el || el.closest('[hidden], .visually-hidden, noscript, script, style')) continue;
+    if (!el.checkVisibility({opacityProperty: true, visibilityProperty: true})) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1 || r.bottom < 0 || r.top > innerHeight) continue;
+    const px = parseFloat(getComputedStyle(el).fontSize);
+    if (px < 19) out.push(px.toFixed(1) + ' px: ' + text.slice(0, 40) + ' (' + (el.id || el.className || el.tagName) + ')');
+  }
+  return out;
+})()`
+
+// checkSmallText fails for every kiosk text under 19 px.
+func checkSmallText(t *testing.T, v *viewer, where string) {
+	t.Helper()
+	if small := eval[[]string](v, smallTextJS); len(small) > 0 {
+		t.Errorf("%s: kiosk texts under 19 px:\n%s", where, strings.Join(small, "\n"))
+	}
+}
+
+// checkMarks holds the timeline's marks to readable labels (a year or a
+// span of years) that do not overlap, and returns them.
+func checkMarks(t *testing.T, v *viewer, where string) []string {
+	t.Helper()
+	type mark struct {
+		Label string
+		R     rect
+	}
+	marks := eval[[]mark](v, `[...document.querySelectorAll('#events .event-mark')].map((b) => { const r = b.getBoundingClientRect(); return {Label: b.textContent, R: {X0: r.left, Y0: r.top, X1: r.right, Y1: r.bottom}}; })`)
+	if len(marks) < 2 {
+		t.Errorf("%s: %d marks on the timeline; want the events in several", where, len(marks))
+	}
+	label := regexp.MustCompile(`^\d{4}(–\d{4})?$`)
+	var labels []string
+	for i, m := range marks {
+		labels = append(labels, m.Label)
+		if !label.MatchString(m.Label) {
+			t.Errorf("%s: a mark reads %q; want a year or a span of years", where, m.Label)
+		}
+		for _, o := range marks[:i] {
+			if m.R.overlaps(o.R, 0.5) {
+				t.Errorf("%s: marks %q and %q overlap", where, o.Label, m.Label)
+			}
+		}
+	}
+	return labels
+}
+
+// kioskShape runs the kiosk on a screen of w × h: the tour played through
+// with no error and no failed request, a first tap going full screen, the
+// idle reset closing a comparison; then every view of the tour framed
+// beside its card (screenshots of each), every text at least 19 px, the
+// timeline's marks, and every event opened with no error and no failed
+// request.
+func kioskShape(t *testing.T, base, shots, name string, w, h int) {
+	v := newViewerSized(t, shots, w, h)
+	shot := func(s string) { v.screenshot(fmt.Sprintf("kiosk-%s-%s", name, s)) }
+	t0 := time.Now()
+	phase := func(what string) {
+		t.Logf("%s: %v", what, time.Since(t0).Round(100*time.Millisecond))
+		t0 = time.Now()
+	}
+
+	// The tour plays through, fast, with its journeys.
+	v.log.reset()
+	v.navigate(base + "/?kiosk=1&dwell=1&idle=3")
+	v.waitFor(`twin.tour.playing()`, 10*time.Second)
+	views := int(eval[float64](v, `twin.tour.views()`))
+	v.waitFor(`twin.tour.index() === 3`, 60*time.Second)
+	v.waitFor(`twin.map.getSource('tour-route') && !twin.map.isMoving()`, 20*time.Second)
+	shot("church-route")
+	v.waitFor(fmt.Sprintf(`twin.tour.index() === %d`, views-1), 90*time.Second)
+	v.waitFor(`twin.tour.index() === 0`, 30*time.Second)
+	if errs := v.log.errors(); len(errs) > 0 {
+		t.Errorf("console errors while the tour ran: %v", errs)
+	}
+	if f := v.log.failures(); len(f) > 0 {
+		t.Errorf("failed requests while the tour ran: %v", f)
+	}
+
+	phase("the tour played through")
+
+	// A real first tap on the map goes full screen (and takes the map from
+	// the tour).
+	tapAt(t, v, float64(w)*0.7, float64(h)*0.45)
+	v.waitFor(`!twin.tour.playing()`, 3*time.Second)
+	if !eval[bool](v, `new Promise((r) => { const t0 = performance.now(); const f = () => document.fullscreenElement ? r(true) : performance.now() - t0 > 3000 ? r(false) : setTimeout(f, 50); f(); })`) {
+		t.Error("the first tap did not enter full screen")
+	}
+
+	// A comparison opened during the tour is closed by the idle reset.
+	eval[bool](v, `(twin.tour.start(), true)`)
+	v.waitFor(`twin.tour.playing()`, 3*time.Second)
+	resets := eval[float64](v, `twin.tour.resets()`)
+	b := eval[rect](v, `(() => { const r = document.getElementById('btn-compare').getBoundingClientRect(); return {X0: r.left, Y0: r.top, X1: r.right, Y1: r.bottom}; })()`)
+	v.click((b.X0+b.X1)/2, (b.Y0+b.Y1)/2)
+	v.waitFor(`twin.compare.on()`, 5*time.Second)
+	v.waitFor(fmt.Sprintf(`!twin.compare.on() && twin.tour.resets() > %v && twin.tour.playing()`, resets), 20*time.Second)
+
+	phase("full screen and the idle reset")
+
+	// Every view of the tour, framed beside the card.
+	v.log.reset()
+	v.open(base + "/?kiosk=1&dwell=600&idle=600")
+	v.waitFor(`twin.tour.playing()`, 10*time.Second)
+	for i := 0; i < views; i++ {
+		eval[bool](v, fmt.Sprintf(`(twin.tour.show(%d), true)`, i))
+		v.idle()
+		shot(fmt.Sprintf("view-%d", i+1))
+		f := eval[rect](v, fmt.Sprintf(`(() => { const f = twin.tour.frame(%d); return {X0: f.x0, Y0: f.y0, X1: f.x1, Y1: f.y1}; })()`, i))
+		c := eval[rect](v, `(() => { const c = twin.tour.card(); return {X0: c.x0, Y0: c.y0, X1: c.x1, Y1: c.y1}; })()`)
+		tl := eval[rect](v, `(() => { const r = document.getElementById('timeline').getBoundingClientRect(); return {X0: r.left, Y0: r.top, X1: r.right, Y1: r.bottom}; })()`)
+		if f.X0 < -2 || f.Y0 < -2 || f.X1 > float64(w)+2 || f.Y1 > float64(h)+2 {
+			t.Errorf("view %d: its subject %+v is not all on the screen", i+1, f)
+		}
+		if f.overlaps(c, 2) {
+			t.Errorf("view %d: the card %+v covers its subject %+v", i+1, c, f)
+		}
+		if f.overlaps(tl, 2) {
+			t.Errorf("view %d: the timeline %+v covers its subject %+v", i+1, tl, f)
+		}
+		if i == 0 {
+			checkSmallText(t, v, "the tour")
+			checkMarks(t, v, name)
+		}
+	}
+
+	phase("every view framed")
+
+	// The comparison: the marks regrouped beside it, the header on one row.
+	b = eval[rect](v, `(() => { const r = document.getElementById('btn-compare').getBoundingClientRect(); return {X0: r.left, Y0: r.top, X1: r.right, Y1: r.bottom}; })()`)
+	v.click((b.X0+b.X1)/2, (b.Y0+b.Y1)/2)
+	v.waitFor(`twin.compare.on() && twin.compare.map() && twin.compare.map().loaded()`, 30*time.Second)
+	eval[bool](v, idleJS("twin.compare.map()"))
+	checkMarks(t, v, name+", comparing")
+	checkSmallText(t, v, "comparing")
+	if w > h {
+		if bar := eval[rect](v, `(() => { const r = document.querySelector('.actions').getBoundingClientRect(); return {X0: r.left, Y0: r.top, X1: r.right, Y1: r.bottom}; })()`); bar.Y1-bar.Y0 > 70 {
+			t.Errorf("the header's buttons wrap while comparing: %+v", bar)
+		}
+	}
+	shot("compare")
+	eval[bool](v, `(twin.compare.close(), true)`)
+
+	// The other panels a visitor opens: layers, a story, a sensor, a group
+	// of events. The story panel leaves the zoom and compass free.
+	eval[bool](v, `(twin.tour.stop(), document.getElementById('btn-layers').click(), true)`)
+	checkSmallText(t, v, "the layers panel")
+	eval[bool](v, `(document.getElementById('btn-layers').click(), twin.openStory('buildings', 'kiruna-kyrka-new'), true)`)
+	v.waitFor(`twin.story() && !twin.story().loading`, 10*time.Second)
+	checkSmallText(t, v, "a story")
+	story := eval[rect](v, `(() => { const r = document.getElementById('story').getBoundingClientRect(); return {X0: r.left, Y0: r.top, X1: r.right, Y1: r.bottom}; })()`)
+	nav := eval[rect](v, `(() => { const r = document.querySelector('#map .maplibregl-ctrl-top-right .maplibregl-ctrl').getBoundingClientRect(); return {X0: r.left, Y0: r.top, X1: r.right, Y1: r.bottom}; })()`)
+	if story.overlaps(nav, 0) {
+		t.Errorf("the story panel %+v covers the zoom and compass %+v", story, nav)
+	}
+	shot("story")
+	eval[bool](v, `(twin.setYear(twin.scene.timeline.now), twin.openSensor('gd-23'), true)`)
+	v.waitFor(`document.querySelector('#story .chart-axis')`, 20*time.Second)
+	checkSmallText(t, v, "a sensor")
+	shot("sensor")
+	eval[bool](v, `(document.getElementById('story-close').click(), document.querySelector('#events .event-group').click(), true)`)
+	checkSmallText(t, v, "a group of events")
+	shot("events")
+	eval[bool](v, `(document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'})), true)`)
+
+	phase("the comparison and the panels")
+
+	// Every event opens its feature's story from its own layer, told in
+	// the words of its kind.
+	v.log.reset()
+	n := int(eval[float64](v, `twin.events.count()`))
+	for i := 0; i < n; i++ {
+		ev := eval[map[string]any](v, fmt.Sprintf(`(() => { const e = twin.scene.events[%d]; twin.events.open(%d, {instant: true}); return {feature: e.feature, layer: e.layer || ''}; })()`, i, i))
+		v.waitFor(fmt.Sprintf(`twin.story() && twin.story().id === %q && !twin.story().loading`, ev["feature"]), 15*time.Second)
+		if eval[bool](v, `twin.story().failed`) {
+			t.Errorf("event %d: the story of %v could not be fetched", i, ev["feature"])
+		}
+		text := eval[string](v, `document.getElementById('story').innerText`)
+		if ev["layer"] != "buildings" && (strings.Contains(text, "Byggd") || strings.Contains(text, "Riven")) {
+			t.Errorf("event %d (%v in %v) is told in a building's words:\n%s", i, ev["feature"], ev["layer"], text)
+		}
+		if strings.Contains(text, "år 1") && regexp.MustCompile(`år \d{1,2} [a-zåäö]+ \d{4}`).MatchString(text) {
+			t.Errorf("event %d: a date after \"år\":\n%s", i, text)
+		}
+		if ev["feature"] == "zon-deformation-2004" {
+			shot("event-zone-2004")
+		}
+	}
+	v.idle()
+	if errs := v.log.errors(); len(errs) > 0 {
+		t.Errorf("console errors opening the events: %v", errs)
+	}
+	if f := v.log.failures(); len(f) > 0 {
+		t.Errorf("failed requests opening the events: %v", f)
+	}
+	phase("every event opened")
+}
+
+// tapAt touches the page at (x, y) with one finger, as a visitor does.
+func tapAt(t *testing.T, v *viewer, x, y float64) {
+	t.Helper()
+	for _, ev := range []input.DispatchTouchEventParams{
+		{Type: input.DispatchTouchEventTypeTouchStart, TouchPoints: []*input.TouchPoint{{X: x, Y: y}}},
+		{Type: input.DispatchTouchEventTypeTouchEnd, TouchPoints: []*input.TouchPoint{}},
+	} {
+		if _, err := chromedp.Call(v.ctx, input.DispatchTouchEvent, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // addTenant creates a company with the tenant command and returns its token

@@ -30,37 +30,38 @@ type districtPlan struct {
 	clearedFrom    int  // all old buildings gone between clearedFrom and clearedTo
 	clearedTo      int
 	blockNames     []string
+	sv, en         string // the district's name in Swedish and English
 	notchShare     float64
 	vacateAheadMax float64 // years a building may be emptied and razed before the front reaches it
 }
 
 var plans = map[string]districtPlan{
-	"bolagsomradet": {count: 430, cell: 30, angle: 8, width: [2]float64{9, 16}, depth: [2]float64{8, 12}, storeys: [2]int{2, 2},
+	"bolagsomradet": {sv: "Bolagsområdet", en: "Bolagsområdet", count: 430, cell: 30, angle: 8, width: [2]float64{9, 16}, depth: [2]float64{8, 12}, storeys: [2]int{2, 2},
 		kinds: []string{"villa", "villa", "blackhorn_house", "house"}, built: [2]int{1900, 1935},
 		clearedFrom: 2015, clearedTo: 2020, blockNames: []string{"Bolaget", "Ingenjören", "Rallaren", "Hyttan"}, notchShare: 0.2},
-	"ullspiran": {count: 250, cell: 31, angle: 12, width: [2]float64{11, 24}, depth: [2]float64{10, 13}, storeys: [2]int{2, 4},
+	"ullspiran": {sv: "Ön och Ullspiran", en: "Ön and Ullspiran", count: 250, cell: 31, angle: 12, width: [2]float64{11, 24}, depth: [2]float64{10, 13}, storeys: [2]int{2, 4},
 		kinds: []string{"apartments", "apartments", "house"}, built: [2]int{1950, 1972},
 		blockNames: []string{"Ullspiran", "Lingonet", "Mossen", "Stranden"}, notchShare: 0.15, vacateAheadMax: 2},
-	"centrum_old": {count: 330, cell: 30, angle: 18, width: [2]float64{14, 28}, depth: [2]float64{11, 15}, storeys: [2]int{3, 5},
+	"centrum_old": {sv: "Gamla centrum", en: "the old centre", count: 330, cell: 30, angle: 18, width: [2]float64{14, 28}, depth: [2]float64{11, 15}, storeys: [2]int{3, 5},
 		kinds: []string{"apartments", "apartments", "shop", "office", "apartments"}, built: [2]int{1955, 1978},
 		blockNames: []string{"Malmen", "Ortdrivaren", "Bergsprängaren", "Järnet", "Norrskenet", "Fjällrosen", "Ripan", "Gruvan"},
 		notchShare: 0.25, vacateAheadMax: 1.5},
-	"norrmalm": {count: 510, cell: 31, angle: 4, width: [2]float64{10, 22}, depth: [2]float64{9, 13}, storeys: [2]int{2, 4},
+	"norrmalm": {sv: "Norrmalm", en: "Norrmalm", count: 510, cell: 31, angle: 4, width: [2]float64{10, 22}, depth: [2]float64{9, 13}, storeys: [2]int{2, 4},
 		kinds: []string{"apartments", "house", "house", "shop"}, built: [2]int{1930, 1972},
 		blockNames: []string{"Norrmalm", "Renen", "Hjorten", "Tjädern"}, notchShare: 0.2, vacateAheadMax: 1.5},
-	"luossavaara_foot": {count: 260, cell: 34, angle: -6, width: [2]float64{11, 22}, depth: [2]float64{9, 13}, storeys: [2]int{2, 4},
+	"luossavaara_foot": {sv: "Luossavaaras fot", en: "the foot of Luossavaara", count: 260, cell: 34, angle: -6, width: [2]float64{11, 22}, depth: [2]float64{9, 13}, storeys: [2]int{2, 4},
 		kinds: []string{"apartments", "house", "house"}, built: [2]int{2012, 2032},
 		blockNames: []string{"Luossa", "Fjällbjörken", "Jängan"}, notchShare: 0.2},
-	"lombolo": {count: 640, cell: 32, angle: -10, width: [2]float64{10, 24}, depth: [2]float64{9, 14}, storeys: [2]int{1, 4},
+	"lombolo": {sv: "Lombolo", en: "Lombolo", count: 640, cell: 32, angle: -10, width: [2]float64{10, 24}, depth: [2]float64{9, 14}, storeys: [2]int{1, 4},
 		kinds: []string{"apartments", "house", "service", "house", "school"}, built: [2]int{1958, 1990},
 		renewal: 0.22, renewalYears: [2]int{2014, 2034}, blockNames: []string{"Lombolo", "Myran", "Tallen", "Bäcken"}, notchShare: 0.2},
-	"centrum_new": {count: 380, cell: 25, angle: -12, width: [2]float64{21, 28}, depth: [2]float64{12, 15}, storeys: [2]int{4, 6},
+	"centrum_new": {sv: "Nya centrum", en: "the new centre", count: 380, cell: 25, angle: -12, width: [2]float64{21, 28}, depth: [2]float64{12, 15}, storeys: [2]int{4, 6},
 		kinds: []string{"apartments", "apartments", "shop", "office", "apartments"}, built: [2]int{2016, 2035}, perimeter: true,
-		blockNames: []string{"Kvarter 1", "Kvarter 2", "Kvarter 3", "Kvarter 4", "Kvarter 5", "Kvarter 6", "Kvarter 7", "Kvarter 8", "Kvarter 9"}},
-	"tuolluvaara": {count: 620, cell: 32, angle: 6, width: [2]float64{9, 20}, depth: [2]float64{8, 12}, storeys: [2]int{1, 3},
+		blockNames: []string{"Magnetiten", "Hematiten", "Apatiten", "Porfyren", "Sliget", "Pelletsen", "Malmfältet", "Rallarrosen", "Ripan"}},
+	"tuolluvaara": {sv: "Tuolluvaara", en: "Tuolluvaara", count: 620, cell: 32, angle: 6, width: [2]float64{9, 20}, depth: [2]float64{8, 12}, storeys: [2]int{1, 3},
 		kinds: []string{"house", "house", "apartments", "service"}, built: [2]int{1948, 1985},
 		renewal: 0.18, renewalYears: [2]int{2015, 2035}, blockNames: []string{"Tuolluvaara", "Gruvbyn", "Eken", "Lärken"}, notchShare: 0.2},
-	"lkab_industry": {count: 90, cell: 70, angle: 20, width: [2]float64{30, 60}, depth: [2]float64{18, 40}, storeys: [2]int{3, 9},
+	"lkab_industry": {sv: "LKAB:s industriområde", en: "LKAB's industrial area", count: 90, cell: 70, angle: 20, width: [2]float64{30, 60}, depth: [2]float64{18, 40}, storeys: [2]int{3, 9},
 		kinds: []string{"industrial", "industrial", "warehouse"}, built: [2]int{1900, 2000}, blockNames: []string{"LKAB"}},
 }
 
@@ -552,7 +553,7 @@ func ordinaryBuilding(d district, p districtPlan, r *rand.Rand, geom orb.Polygon
 		Status:     twin.Standing,
 		Confidence: twin.Generated,
 		Source:     "generated from facts/districts.csv (" + d.Name + ")",
-		Props:      map[string]any{"district": d.Name},
+		Props:      map[string]any{"district": p.sv, "district_en": p.en},
 	}
 	if p.storeys[1] >= 9 { // industry: sheds, not storeys
 		f.Height = math.Round((10+r.Float64()*25)*10) / 10

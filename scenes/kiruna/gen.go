@@ -58,8 +58,7 @@ func Generate() (map[string][]byte, error) {
 	for _, s := range srcs {
 		sm[s.N] = s
 	}
-	sc := scene(timeline, lm)
-	land, err := makeLandscape(rows, srcs, lm, districts, sc.Bounds)
+	land, err := makeLandscape(rows, srcs, lm, districts, sceneBounds)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +93,7 @@ func Generate() (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	land.patches(rows, srcs, districts, lm, sc.Bounds)
+	land.patches(rows, srcs, districts, lm, sceneBounds)
 	layers[twin.Buildings] = append(placed, gen...)
 	layers[twin.Infrastructure] = append(append(infraFs, centreSt...), streets...)
 	layers[twin.Infrastructure] = append(layers[twin.Infrastructure], land.infra...)
@@ -111,6 +110,15 @@ func Generate() (map[string][]byte, error) {
 		}
 		files[string(l)+".geojson"] = b
 	}
+	layerOf := map[string]twin.Layer{}
+	centre := map[string]orb.Point{}
+	for l, fs := range layers {
+		for _, f := range fs {
+			layerOf[f.ID] = l
+			centre[f.ID] = f.Geometry.Bound().Center()
+		}
+	}
+	sc := scene(timeline, lm, layerOf, centre)
 	sc.Sources = append(sc.Sources, landscapeSources(srcs)...)
 	sc.Generated = fmt.Sprintf("%d of the %d buildings are generated (confidence \"generated\") from the district extents and characters in facts/districts.csv, "+
 		"along %d generated streets laid after each district's plan; "+
@@ -122,12 +130,32 @@ func Generate() (map[string][]byte, error) {
 		"confidence and the notes of facts/landscape.csv say which parts are sourced and which are guessed. "+
 		"No elevation model of Kiruna was at hand: the scene has no terrain (no DEM is invented).",
 		len(gen), len(layers[twin.Buildings]), len(streets), len(placed), len(land.water)+len(land.landuse), len(centreSt), len(blocks))
+	sc.GeneratedTexts = map[string]string{
+		"sv": fmt.Sprintf("%s av de %s byggnaderna är exempelbyggnader, genererade efter varje stadsdels utbredning och karaktär längs genererade gator; "+
+			"de övriga %d byggnaderna, infrastrukturen, zonerna, platserna och sensorerna är placerade för hand efter källorna. "+
+			"Deformationszonen är en modell som stämmer med de belagda årtalen. Sjöar, gruvområde och mark är ritade efter källornas punkter, ytor och årtal. "+
+			"Ingen höjdmodell av Kiruna fanns: scenen har ingen terräng.", thousands(len(gen)), thousands(len(layers[twin.Buildings])), len(placed)),
+		"en": fmt.Sprintf("%s of the %s buildings are example buildings, generated after each district's extent and character along generated streets; "+
+			"the other %d buildings, the infrastructure, the zones, the places and the sensors are placed by hand from the sources. "+
+			"The deformation zone is a model that agrees with the sourced dates. Lakes, the mine and the land are drawn from the sources' points, areas and dates. "+
+			"No elevation model of Kiruna was at hand: the scene has no terrain.", thousands(len(gen)), thousands(len(layers[twin.Buildings])), len(placed)),
+	}
 	b, err := json.MarshalIndent(sc, "", "  ")
 	if err != nil {
 		return nil, err
 	}
 	files["scene.json"] = append(b, '\n')
 	return files, nil
+}
+
+// thousands writes n with a no-break space between thousands ("4 017"), as
+// Swedish writes them and English typography allows.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "\u00a0" + s[i:]
+	}
+	return s
 }
 
 // encodeLayer writes one feature per line, coordinates to 1e-7 degrees
@@ -161,7 +189,7 @@ var landmarkKinds = map[string]string{
 	"old_town_centre": "town_centre", "new_town_centre": "town_centre", "new_centre_decision_point": "decision",
 	"kiruna_church_old": "church_site", "kiruna_church_new": "church_site",
 	"kiirunavaara_summit": "summit", "luossavaara_summit": "summit",
-	"kiruna_c_old_station": "station", "temporary_station_2013": "station", "new_station_planned": "station",
+	"kiruna_c_old_station": "station", "temporary_station_2013": "station", "new_station_planned": "station", "new_station": "station",
 	"kiruna_airport": "airport", "hjalmar_lundbohmsgarden_old": "heritage_site", "hjalmar_lundbohmsgarden_new": "heritage_site",
 	"old_town_hall": "town_hall", "kristallen": "town_hall",
 }
@@ -179,6 +207,7 @@ var landmarkNames = map[string][2]string{
 	"kiruna_c_old_station":        {"Kiruna C (gamla stationen)", "Kiruna C (old station)"},
 	"temporary_station_2013":      {"Tillfälliga stationen", "Temporary station"},
 	"new_station_planned":         {"Nya resecentrum (planerat)", "New station (planned)"},
+	"new_station":                 {"Nya resecentrum", "New station"},
 	"kiruna_airport":              {"Kiruna flygplats", "Kiruna Airport"},
 	"hjalmar_lundbohmsgarden_old": {"Hjalmar Lundbohmsgården (ursprunglig plats)", "Hjalmar Lundbohmsgården (original site)"},
 	"hjalmar_lundbohmsgarden_new": {"Hjalmar Lundbohmsgården (ny plats)", "Hjalmar Lundbohmsgården (new site)"},
@@ -197,7 +226,8 @@ var landmarkLives = map[string][2]string{
 	"luossavaara_summit":          {"1900", ""},
 	"kiruna_c_old_station":        {"1900", "2017-06"},
 	"temporary_station_2013":      {"2013-08-30", ""},
-	"new_station_planned":         {"2021", ""},
+	"new_station_planned":         {"2021", "2029"},
+	"new_station":                 {"2029", ""},
 	"kiruna_airport":              {"1960", ""},
 	"hjalmar_lundbohmsgarden_old": {"1900", "2017-09-26"},
 	"hjalmar_lundbohmsgarden_new": {"2017-09-28", ""},
@@ -205,8 +235,20 @@ var landmarkLives = map[string][2]string{
 	"kristallen":                  {"2018-11", ""},
 }
 
+// landmarkSuccessors: a landmark whose name changes at a date goes on as
+// another feature at the same place (the planned station is "planerat" until
+// it opens in 2029).
+var landmarkSuccessors = map[string]string{"new_station_planned": "new_station"}
+
 func landmarkFeatures(lms []landmark) []*twin.Feature {
 	var out []*twin.Feature
+	for _, l := range lms {
+		if next, ok := landmarkSuccessors[l.ID]; ok {
+			n := l
+			n.ID = next
+			lms = append(lms, n)
+		}
+	}
 	for _, l := range lms {
 		life, ok := landmarkLives[l.ID]
 		if !ok {
@@ -293,7 +335,7 @@ func infrastructure(lm map[string]landmark, grid *centreGrid) []*twin.Feature {
 			"jarnvagsnyheter.se (last train from old Kiruna C 2013-08-30)"),
 		infra("spar-tillfallig-station", "rail", "Spår till tillfälliga stationen",
 			line(orb.Point{20.2, 67.872}, tempStation), "2013-08-30", "", twin.Guess, "kiruna.se ny-jarnvag"),
-		infra("spar-ny-station", "rail", "Järnväg till nya resecentrum (planerad)",
+		infra("spar-ny-station", "rail", "Järnväg till nya resecentrum",
 			line(orb.Point{20.28, 67.826}, orb.Point{20.285, 67.838}, newStation), "2029", "", twin.Guess,
 			"trafikverket.se Kiruna ny järnvägsstation (ready about 2029)"),
 		infra("e10-gamla-silfwerbrand-station", "road_major", "E10 (gamla) Silfwerbrandsgatan–Stationsgatan",
@@ -333,8 +375,10 @@ func infrastructure(lm map[string]landmark, grid *centreGrid) []*twin.Feature {
 		if y := frontReaches(u); y > 0 {
 			to = fmt.Sprint(y)
 		}
-		out = append(out, infra(fmt.Sprintf("fjarrvarme-gamla-%d", i+1), "district_heating", fmt.Sprintf("Fjärrvärme, gamla nätet %d", i+1),
-			frameLine(u+15, -200, 1100, 25), "1965", to, twin.Guess, "model: old district-heating net, closed as the front arrives"))
+		heat := infra(fmt.Sprintf("fjarrvarme-gamla-%d", i+1), "district_heating", "Fjärrvärme, gamla nätet",
+			frameLine(u+15, -200, 1100, 25), "1965", to, twin.Guess, "modell: gamla fjärrvärmenätet, stängt när zonen når det")
+		heat.Props = map[string]any{"name_en": "District heating, old network", "source_en": "model: old district-heating net, closed as the front arrives"}
+		out = append(out, heat)
 	}
 	return out
 }
@@ -350,7 +394,8 @@ func boundPolygon(b orb.Bound) orb.Polygon {
 
 func zones(districts []district, lm map[string]landmark) []*twin.Feature {
 	var out []*twin.Feature
-	model := "model calibrated to facts/timeline.csv; LKAB deformation forecasts (kiruna.se sa-paverkas-kiruna)"
+	model := "modell som stämmer med tidslinjens årtal; LKAB:s deformationsprognoser (kiruna.se sa-paverkas-kiruna)"
+	modelEN := "model calibrated to facts/timeline.csv; LKAB deformation forecasts (kiruna.se sa-paverkas-kiruna)"
 	years := []int{1960, 1970, 1980, 1990}
 	for y := 2000; y <= 2040; y++ {
 		years = append(years, y)
@@ -366,7 +411,7 @@ func zones(districts []district, lm map[string]landmark) []*twin.Feature {
 				continue
 			}
 			out = append(out, zone(fmt.Sprintf("zon-%s-%d", k.kind, y), k.kind, k.sv, zonePolygon(u), synth.Year(y), synth.Year(end), model,
-				map[string]any{"name_en": k.en, "year": float64(y)}))
+				map[string]any{"name_en": k.en, "year": float64(y), "source_en": modelEN}))
 		}
 	}
 	db := map[string]orb.Bound{}
@@ -425,7 +470,7 @@ func sensors(lm map[string]landmark, districts []district) []*twin.Feature {
 	for _, th := range sensorThemes {
 		for i := 0; i < th.n; i++ {
 			var p orb.Point
-			props := map[string]any{"type": th.typ, "unit": th.unit}
+			props := map[string]any{"type": th.typ, "unit": th.unit, "source_en": "model: sensor site of the theme, placed for the simulator"}
 			switch th.typ {
 			case "ground_deformation":
 				// The corner-reflector sites: a grid across the front and the
@@ -450,7 +495,7 @@ func sensors(lm map[string]landmark, districts []district) []*twin.Feature {
 			id := fmt.Sprintf("%s-%02d", th.prefix, i+1)
 			out = append(out, &twin.Feature{ID: id, Layer: twin.Sensors, Kind: th.typ, Name: fmt.Sprintf("%s %d", th.sv, i+1),
 				Geometry: orb.Point{math.Round(p[0]*1e6) / 1e6, math.Round(p[1]*1e6) / 1e6}, Life: twin.Lifespan{From: at(th.since)},
-				Confidence: twin.Guess, Source: "model: sensor site of the theme, placed for the simulator", Props: props})
+				Confidence: twin.Guess, Source: "modell: en plats för temats sensor, placerad för simulatorn", Props: props})
 		}
 	}
 	return out

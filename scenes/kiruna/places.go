@@ -173,7 +173,7 @@ func placedBuildings(lm map[string]landmark) []*twin.Feature {
 			from: "1903", to: "2017-06", conf: twin.Guess, source: "kiruna.se; lkab.com (station and station hotel demolished 2017)"},
 		{id: "tillfallig-station", name: "Kiruna tillfälliga station", kind: "station", geom: rect(lm["temporary_station_2013"].At, 22, 9, 0), height: 4,
 			from: "2013-08-30", conf: conf("temporary_station_2013"), source: src("temporary_station_2013")},
-		{id: "ny-station", name: "Kiruna nya resecentrum (planerat)", kind: "station", geom: rect(lm["new_station_planned"].At, 80, 22, -10), height: 12,
+		{id: "ny-station", name: "Kiruna nya resecentrum", kind: "station", geom: rect(lm["new_station_planned"].At, 80, 22, -10), height: 12,
 			from: "2029", status: twin.Planned, conf: conf("new_station_planned"), source: src("new_station_planned")},
 		{id: "aurora", name: "Kulturhuset Aurora", kind: "culture_centre", geom: rect(synth.Offset(lm["kristallen"].At, 95, 10), 55, 40, -12), height: 22,
 			from: "2021", conf: twin.Guess, source: "northswedenbusiness.com (Aurora opens 2021 next to Kristallen)"},

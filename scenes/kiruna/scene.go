@@ -2,6 +2,7 @@ package kiruna
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/twin"
@@ -52,12 +53,28 @@ var story = map[string]storyEvent{
 	"~2035":          {"2035", "Gamla centrum helt avvecklat", "Old centre fully decommissioned", "zon-deformation-2035", "old_town_centre", 14},
 }
 
-func scene(timeline []event, lm map[string]landmark) scenes.Scene {
+// churchRoute sketches the way the church was rolled in August 2025, from
+// its old site south-east to Lombololeden, east along it and north to the
+// new site by the cemetery (about 5 km). The line is drawn by hand from the
+// descriptions (lkab.com, kiruna.se), not surveyed.
+func churchRoute(lm map[string]landmark) [][2]float64 {
+	from, to := lm["kiruna_church_old"].At, lm["kiruna_church_new"].At
+	return [][2]float64{
+		{from[0], from[1]}, {20.2368, 67.8503}, {20.2405, 67.8478}, {20.2462, 67.8449}, {20.2540, 67.8430},
+		{20.2700, 67.8424}, {20.2860, 67.8424}, {20.2935, 67.8440}, {20.2968, 67.8472}, {to[0], to[1]},
+	}
+}
+
+// sceneBounds are the scene's bounds: the town, the lakes and the mire
+// around them.
+var sceneBounds = [4]float64{20.10, 67.80, 20.38, 67.895}
+
+func scene(timeline []event, lm map[string]landmark, layerOf map[string]twin.Layer, centre map[string]orb.Point) scenes.Scene {
 	sc := scenes.Scene{
 		ID:       "kiruna",
 		Title:    "Kiruna – staden som flyttar",
 		Titles:   map[string]string{"sv": "Kiruna – staden som flyttar", "en": "Kiruna – the town that moves"},
-		Bounds:   [4]float64{20.10, 67.80, 20.38, 67.895},
+		Bounds:   sceneBounds,
 		Center:   [2]float64{20.262, 67.852},
 		Zoom:     13,
 		Pitch:    50,
@@ -89,9 +106,20 @@ func scene(timeline []event, lm map[string]landmark) scenes.Scene {
 		if !ok || s.date == "" {
 			panic(fmt.Sprintf("kiruna: timeline row %q has no story entry", row.Date))
 		}
+		layer, ok := layerOf[s.feature]
+		if !ok {
+			panic(fmt.Sprintf("kiruna: timeline row %q names feature %q, which the scene lacks", row.Date, s.feature))
+		}
+		c := pt(s.place)
+		if s.place == "" {
+			// No landmark of its own: fly to the feature itself.
+			p := centre[s.feature]
+			c = [2]float64{math.Round(p[0]*1e6) / 1e6, math.Round(p[1]*1e6) / 1e6}
+		}
 		sc.Events = append(sc.Events, scenes.Event{Date: s.date, Title: map[string]string{"sv": s.sv, "en": s.en},
-			Center: pt(s.place), Zoom: s.zoom, Feature: s.feature, Source: row.Source})
+			Center: c, Zoom: s.zoom, Feature: s.feature, Layer: layer, Source: row.Source})
 	}
+	frame := func(w, s, e, n float64) *[4]float64 { return &[4]float64{w, s, e, n} }
 	v := func(id, sv, en, tsv, ten string, c orb.Point, zoom, pitch, bearing, year float64) scenes.View {
 		return scenes.View{ID: id, Title: map[string]string{"sv": sv, "en": en}, Text: map[string]string{"sv": tsv, "en": ten},
 			Center: [2]float64{c[0], c[1]}, Zoom: zoom, Pitch: pitch, Bearing: bearing, Year: year}
@@ -126,5 +154,25 @@ func scene(timeline []event, lm map[string]landmark) scenes.Scene {
 			"How the town may look once the old centre is fully decommissioned.",
 			orb.Point{20.27, 67.851}, 13.5, 50, -12, 2035),
 	}
+	// What each view must show, whatever the screen's shape: both centres;
+	// the old centre's blocks; the front and the old centre it reaches; the
+	// church's way; Kristallen with Aurora and the hotel; the moved houses.
+	frames := []*[4]float64{
+		frame(20.205, 67.8405, 20.318, 67.866),
+		frame(20.212, 67.849, 20.238, 67.858),
+		frame(20.198, 67.8425, 20.242, 67.8585),
+		frame(20.2285, 67.8412, 20.3, 67.8532),
+		frame(20.298, 67.8474, 20.3076, 67.8503),
+		frame(20.2193, 67.8644, 20.2267, 67.8669),
+		frame(20.205, 67.8385, 20.32, 67.866),
+	}
+	for i := range sc.Views {
+		sc.Views[i].Frame = frames[i]
+	}
+	// The page opens on the overview: both centres.
+	sc.Frame = frames[0]
+	// The church's journey: the year before it left its old site (19 August
+	// 2025) while it travels, the view's year once it has arrived.
+	sc.Views[3].Route = &scenes.Route{Path: churchRoute(lm), Year: 2025.62}
 	return sc
 }

@@ -2,14 +2,18 @@ package kiruna
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
+	"regexp"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geo"
 	"github.com/paulmach/orb/planar"
 )
 
@@ -326,4 +330,103 @@ func overlap(a, b []xy) bool {
 		}
 	}
 	return false
+}
+
+// What a visitor reads fits the year it is read in: no placeholder names,
+// nothing still called planned once it stands, the generated-features note
+// in both languages, and every view framed.
+func TestWordsAVisitorReads(t *testing.T) {
+	b, s := loadModel(t)
+	placeholder := regexp.MustCompile(`\bKvarter \d|\bGata i gamla centrum \d|\bnätet \d`)
+	plannedWord := regexp.MustCompile(`(?i)\(planera[dt]\)|\(planned\)`)
+	for _, l := range twin.LayerIDs() {
+		for _, f := range s.Features(l) {
+			for _, name := range []string{f.Name, fmt.Sprint(f.Prop("name_en"))} {
+				if placeholder.MatchString(name) {
+					t.Errorf("%s %s is named %q, a placeholder", l, f.ID, name)
+				}
+				if plannedWord.MatchString(name) && f.Life.To.IsZero() {
+					t.Errorf("%s %s is named %q for good, also after it is built", l, f.ID, name)
+				}
+			}
+		}
+	}
+	for _, lang := range []string{"sv", "en"} {
+		if b.Scene.GeneratedTexts[lang] == "" {
+			t.Errorf("no %s note of the generated features", lang)
+		}
+	}
+	if strings.Contains(b.Scene.GeneratedTexts["sv"], " of the ") {
+		t.Errorf("the Swedish note is in English: %s", b.Scene.GeneratedTexts["sv"])
+	}
+	for i, v := range b.Scene.Views {
+		if v.Frame == nil {
+			t.Errorf("view %d (%s) has no frame", i, v.ID)
+			continue
+		}
+		c := orb.Point{v.Center[0], v.Center[1]}
+		if f := v.Frame; !(orb.Bound{Min: orb.Point{f[0], f[1]}, Max: orb.Point{f[2], f[3]}}).Contains(c) {
+			t.Errorf("view %s: centre %v outside its frame %v", v.ID, c, *f)
+		}
+	}
+	for _, ev := range b.Scene.Events {
+		if ev.Layer == "" {
+			t.Errorf("event %s %q names no layer", ev.Date, ev.Title["en"])
+		}
+	}
+}
+
+// The church's route runs from its old site to its new one, about as long
+// as the five kilometres it was rolled.
+func TestChurchRoute(t *testing.T) {
+	b, s := loadModel(t)
+	var r *scenes.Route
+	for _, v := range b.Scene.Views {
+		if v.ID == "church-move" {
+			r = v.Route
+		}
+	}
+	if r == nil {
+		t.Fatal("the view of the church's move has no route")
+	}
+	ends := func(id string) orb.Point {
+		f, ok := s.Get(twin.Buildings, id)
+		if !ok {
+			t.Fatalf("no building %s", id)
+		}
+		c, _ := planar.CentroidArea(f.Geometry)
+		return c
+	}
+	first, last := r.Path[0], r.Path[len(r.Path)-1]
+	for _, c := range []struct {
+		p  [2]float64
+		id string
+	}{{first, "kiruna-kyrka-old"}, {last, "kiruna-kyrka-new"}} {
+		if d := geo.Distance(orb.Point(c.p), ends(c.id)); d > 30 {
+			t.Errorf("the route ends %.0f m from %s", d, c.id)
+		}
+	}
+	var length float64
+	for i := 1; i < len(r.Path); i++ {
+		length += geo.Distance(orb.Point(r.Path[i-1]), orb.Point(r.Path[i]))
+	}
+	if length < 3500 || length > 6000 {
+		t.Errorf("the route is %.0f m long; the church was rolled about 5 km", length)
+	}
+	old, _ := s.Get(twin.Buildings, "kiruna-kyrka-old")
+	if at := twin.FromDecimalYear(r.Year); !old.Life.At(at) {
+		t.Errorf("while the route runs (%v) the church is not at its old site", r.Year)
+	}
+}
+
+// Every event leads somewhere: a centre inside the scene.
+func TestEventsHaveCentres(t *testing.T) {
+	b, _ := loadModel(t)
+	bd := b.Scene.Bounds
+	box := orb.Bound{Min: orb.Point{bd[0], bd[1]}, Max: orb.Point{bd[2], bd[3]}}
+	for _, ev := range b.Scene.Events {
+		if !box.Contains(orb.Point(ev.Center)) {
+			t.Errorf("event %s %q: centre %v outside the scene", ev.Date, ev.Title["en"], ev.Center)
+		}
+	}
 }

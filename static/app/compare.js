@@ -1,39 +1,100 @@
-// Compare two years side by side: a second map with the same style, its
-// own year, and a camera that follows the first (and leads it when moved).
+// Compare two years over one view: a second map with the same style and
+// its own year lies exactly over the first, and a divider that the visitor
+// drags shows the first year to its left and the second to its right. Both
+// maps are the whole screen, so both show the same place whole (two halves
+// side by side would cut every centre in two); their cameras move
+// together, whichever is touched.
 
 import { t, year as fmtYear } from './i18n.js';
 
 export class Compare {
-  // opts: {map, maplibre, style, start, end, kiosk, getYear, setYear, onMapB(map), mapOptions}
+  // opts: {map, maplibre, style, start, end, kiosk, getYear, setYear, onOpen(), onMapB(map), mapOptions}
   constructor(opts) {
     this.o = opts;
     this.on = false;
     this.mapB = null;
     this.yearB = opts.end;
+    this.split = 0.5; // where the divider stands, as a share of the width
     this.btn = document.getElementById('btn-compare');
     this.el = document.getElementById('map-b');
     this.bar = document.getElementById('compare-b');
     this.slider = document.getElementById('compare-slider');
     this.label = document.getElementById('compare-year-label');
     this.labels = document.getElementById('compare-labels');
+    this.divider = document.getElementById('compare-divider');
     this.slider.min = String(Math.floor(opts.start));
     this.slider.max = String(Math.ceil(opts.end));
     this.btn.addEventListener('click', () => (this.on ? this.close() : this.open()));
     this.slider.addEventListener('input', () => this.setYearB(Number(this.slider.value)));
+    this.dragging();
+    window.addEventListener('resize', () => this.place());
   }
 
   isOn() {
     return this.on;
   }
 
+  // dragging lets the divider be moved by finger, mouse or keyboard.
+  dragging() {
+    const d = this.divider;
+    let id = null;
+    const move = (e) => {
+      if (e.pointerId !== id) return;
+      const r = d.parentElement.getBoundingClientRect();
+      this.setSplit((e.clientX - r.left) / r.width);
+    };
+    d.addEventListener('pointerdown', (e) => {
+      id = e.pointerId;
+      d.setPointerCapture(id);
+      d.classList.add('dragging');
+      e.preventDefault();
+    });
+    d.addEventListener('pointermove', move);
+    const end = (e) => {
+      if (e.pointerId !== id) return;
+      id = null;
+      d.classList.remove('dragging');
+    };
+    d.addEventListener('pointerup', end);
+    d.addEventListener('pointercancel', end);
+    d.addEventListener('keydown', (e) => {
+      const step = e.shiftKey ? 0.1 : 0.02;
+      if (e.key === 'ArrowLeft') this.setSplit(this.split - step);
+      else if (e.key === 'ArrowRight') this.setSplit(this.split + step);
+      else if (e.key === 'Home') this.setSplit(0.05);
+      else if (e.key === 'End') this.setSplit(0.95);
+      else return;
+      e.preventDefault();
+    });
+  }
+
+  // setSplit puts the divider at share k of the width (kept off the edges).
+  setSplit(k) {
+    this.split = Math.max(0.05, Math.min(0.95, k));
+    this.place();
+  }
+
+  // place shows the second map right of the divider.
+  place() {
+    const pct = `${(this.split * 100).toFixed(2)}%`;
+    this.el.style.clipPath = `inset(0 0 0 ${pct})`;
+    this.divider.style.left = pct;
+    this.divider.setAttribute('aria-valuenow', String(Math.round(this.split * 100)));
+    this.labels.style.setProperty('--split', pct);
+  }
+
   // open shows the second map; years default to a before and an after.
   open(a, b) {
     if (this.on) return;
     this.on = true;
+    this.o.onOpen?.();
     document.body.classList.add('comparing');
     this.el.hidden = false;
     this.bar.hidden = false;
     this.labels.hidden = false;
+    this.divider.hidden = false;
+    this.split = 0.5;
+    this.place();
     const m = this.o.map;
     if (a !== undefined) this.o.setYear(a);
     if (b !== undefined) this.yearB = b;
@@ -45,6 +106,7 @@ export class Compare {
         center: m.getCenter(), zoom: m.getZoom(), pitch: m.getPitch(), bearing: m.getBearing(),
         attributionControl: false,
       });
+      this.mapB.setPadding(m.getPadding());
       this.mapB.addControl(new this.o.maplibre.NavigationControl({ visualizePitch: true }), 'top-right');
       this.mapB.on('load', () => {
         this.o.onMapB(this.mapB);
@@ -56,9 +118,8 @@ export class Compare {
     }
     this.setYearB(this.yearB);
     requestAnimationFrame(() => {
-      m.resize();
       this.mapB.resize();
-      this.mapB.jumpTo({ center: m.getCenter(), zoom: m.getZoom(), pitch: m.getPitch(), bearing: m.getBearing() });
+      this.follow(m, this.mapB);
     });
     this.relabel();
   }
@@ -70,8 +131,13 @@ export class Compare {
     this.el.hidden = true;
     this.bar.hidden = true;
     this.labels.hidden = true;
-    requestAnimationFrame(() => this.o.map.resize());
+    this.divider.hidden = true;
     this.relabel();
+  }
+
+  // follow puts to's camera where from's is.
+  follow(from, to) {
+    to.jumpTo({ center: from.getCenter(), zoom: from.getZoom(), pitch: from.getPitch(), bearing: from.getBearing(), padding: from.getPadding() });
   }
 
   // sync makes `to` follow `from`'s camera while `from` moves.
@@ -79,7 +145,7 @@ export class Compare {
     from.on('move', () => {
       if (this.syncing || !this.on) return;
       this.syncing = true;
-      to.jumpTo({ center: from.getCenter(), zoom: from.getZoom(), pitch: from.getPitch(), bearing: from.getBearing() });
+      this.follow(from, to);
       this.syncing = false;
     });
   }
@@ -98,6 +164,7 @@ export class Compare {
     const s = this.btn.querySelector('[data-i18n]');
     s.dataset.i18n = this.on ? 'compare.close' : 'compare.button';
     s.textContent = t(s.dataset.i18n);
+    this.divider.setAttribute('aria-label', t('compare.divider'));
     document.getElementById('compare-label-a').textContent = t('compare.pane', { year: fmtYear(this.o.getYear()) });
     document.getElementById('compare-label-b').textContent = t('compare.pane', { year: fmtYear(this.yearB) });
   }

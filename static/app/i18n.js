@@ -48,8 +48,41 @@ const dict = {
     'story.built': 'Byggd',
     'story.movedHere': 'Flyttad hit',
     'story.movedAway': 'Flyttad härifrån',
-    'story.demolished': 'Riven år',
+    'story.demolished': 'Riven',
     'story.planned': 'Planerad till',
+    'story.since': 'Sedan',
+    'story.until': 'Till',
+    'story.plannedFrom': 'Planerad från',
+    'story.existsIn': 'Finns år {year}',
+    'story.notYetThere': 'Finns ännu inte år {year}',
+    'story.zoneAppears': 'Zonens utbredning',
+    'story.zoneGrows': 'Zonen växer sedan år för år',
+    'story.zoneOfYear': 'Deformationszonen år {zoneYear}',
+    'story.zoneNotYet': 'Zonen når inte hit år {year}',
+    'story.inForce': 'Gäller från',
+    'story.inForceUntil': 'Gäller till',
+    'story.worksBegin': 'Bygget börjar',
+    'story.worksEnd': 'Klart',
+    'story.inService': 'I drift från',
+    'story.outOfService': 'Ur drift',
+    'story.opened': 'Öppnad',
+    'story.closed': 'Stängd',
+    'story.generatedIn': 'Exempelbyggnad, genererad efter hur husen i {district} ser ut',
+    'story.generated': 'Exempelbyggnad, genererad efter stadsdelens karaktär',
+    'when.year': 'år {date}',
+    'when.month': 'i {date}',
+    'when.day': '{date}',
+    'timeline.group': '{years}, {n} händelser: {events}',
+    'sensor.range': 'Lägst {min}, högst {max}',
+    'sensor.unnamed': 'Sensor: {type}',
+    'sensorType.ground_deformation': 'markrörelse',
+    'sensorType.district_heating': 'fjärrvärme, framledningstemperatur',
+    'sensorType.waste_fill': 'fyllnadsgrad i avfallskärl',
+    'sensorType.snow_depth': 'snödjup',
+    'sensorType.blast_vibration': 'sprängvibrationer',
+    'sensorType.air_quality': 'luftkvalitet (PM10)',
+    'compare.divider': 'Gränsen mellan åren; dra för att flytta',
+    'search.sites': '{n} platser',
     'story.gone': 'Finns inte år {year}',
     'story.notYet': 'Ännu inte byggd år {year}',
     'story.standsIn': 'Står år {year}',
@@ -177,8 +210,41 @@ const dict = {
     'story.built': 'Built',
     'story.movedHere': 'Moved here',
     'story.movedAway': 'Moved away',
-    'story.demolished': 'Demolished in',
+    'story.demolished': 'Demolished',
     'story.planned': 'Planned for',
+    'story.since': 'Since',
+    'story.until': 'Until',
+    'story.plannedFrom': 'Planned from',
+    'story.existsIn': 'There in {year}',
+    'story.notYetThere': 'Not yet there in {year}',
+    'story.zoneAppears': "The zone's extent",
+    'story.zoneGrows': 'The zone then grows year by year',
+    'story.zoneOfYear': 'The deformation zone in {zoneYear}',
+    'story.zoneNotYet': 'The zone does not reach here in {year}',
+    'story.inForce': 'In force from',
+    'story.inForceUntil': 'In force until',
+    'story.worksBegin': 'Works begin',
+    'story.worksEnd': 'Finished',
+    'story.inService': 'In service from',
+    'story.outOfService': 'Out of service',
+    'story.opened': 'Opened',
+    'story.closed': 'Closed',
+    'story.generatedIn': 'An example building, generated after the character of {district}',
+    'story.generated': "An example building, generated after its district's character",
+    'when.year': 'in {date}',
+    'when.month': 'in {date}',
+    'when.day': 'on {date}',
+    'timeline.group': '{years}, {n} events: {events}',
+    'sensor.range': 'Lowest {min}, highest {max}',
+    'sensor.unnamed': 'Sensor: {type}',
+    'sensorType.ground_deformation': 'ground movement',
+    'sensorType.district_heating': 'district heating, supply temperature',
+    'sensorType.waste_fill': 'waste bin fill level',
+    'sensorType.snow_depth': 'snow depth',
+    'sensorType.blast_vibration': 'blast vibration',
+    'sensorType.air_quality': 'air quality (PM10)',
+    'compare.divider': 'The border between the years; drag to move it',
+    'search.sites': '{n} sites',
     'story.gone': 'Not there in {year}',
     'story.notYet': 'Not yet built in {year}',
     'story.standsIn': 'Stands in {year}',
@@ -345,6 +411,25 @@ export function date(v) {
   }
   if (!(v instanceof Date) || isNaN(v)) return '';
   return new Intl.DateTimeFormat(lang, { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }).format(v);
+}
+
+// datePrecision says what date(v) shows: 'year', 'month' or 'day'.
+export function datePrecision(v) {
+  if (typeof v === 'number') return Math.abs(v - Math.round(v)) < 1e-6 ? 'year' : 'day';
+  if (typeof v === 'string') {
+    const m = /^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?:T00:00(?::00(?:\.0+)?)?(?:Z|\+00:00)?)?$/.exec(v);
+    if (m && (!m[2] || (m[2] === '01' && (!m[3] || m[3] === '01') && v.length > 7))) return 'year';
+    if (m && !m[3]) return 'month';
+  }
+  return 'day';
+}
+
+// dayTime formats an instant as a short day and time of day ("1 dec.
+// 06:10"), for a chart's axis.
+export function dayTime(v) {
+  const d = v instanceof Date ? v : new Date(v);
+  if (isNaN(d)) return '';
+  return new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }).format(d);
 }
 
 // dateTime formats an instant with date and time of day, in local time.

@@ -5,7 +5,7 @@
 // (GeoJSONSource.updateData); the connection comes back by itself with
 // backoff, and the last state stays on screen meanwhile.
 
-import { t, number, dateTime, time as fmtTime } from './i18n.js';
+import { t, has, number, dateTime, dayTime } from './i18n.js';
 import { backoff, setStatus, clearStatus, fetchJSON } from './net.js';
 
 export const SOURCE = 'live';
@@ -56,6 +56,9 @@ export class Live {
   install(map) {
     if (map.getSource(SOURCE)) return;
     map.addSource(SOURCE, { type: 'geojson', data: this.collection(), promoteId: 'id' });
+    // Under the map's labels: a place's name stays readable over the
+    // markers (an alarm beside "Gamla Kiruna centrum" does not hide it).
+    const before = map.getStyle().layers.find((l) => l.type === 'symbol')?.id;
     const r = this.o.kiosk ? 1.4 : 1;
     // Live values belong to the present: the markers show while the
     // timeline is within a year of today.
@@ -72,7 +75,7 @@ export class Live {
         'circle-stroke-width': ['match', ['get', 'status'], 'alarm', 3, 2],
         'circle-pitch-alignment': 'viewport',
       },
-    });
+    }, before);
     map.addLayer({
       id: 'live-sensors-mark', type: 'symbol', source: SOURCE,
       filter: ['all', present, ['!=', ['get', 'status'], 'ok']],
@@ -82,12 +85,12 @@ export class Live {
         'text-allow-overlap': true, 'text-ignore-placement': true,
       },
       paint: { 'text-color': ['match', ['get', 'status'], 'alarm', '#2b1a00', '#ffffff'] },
-    });
+    }, before);
     map.addLayer({
       id: 'live-sensors-value', type: 'symbol', source: SOURCE, minzoom: 13.5, filter: present,
       layout: {
         'text-field': ['get', 'label'], 'text-font': ['Noto Sans SemiBold'],
-        'text-size': this.o.kiosk ? 16 : 12, 'text-anchor': 'top', 'text-offset': [0, 1.1],
+        'text-size': this.o.kiosk ? 19 : 12, 'text-anchor': 'top', 'text-offset': [0, 1.1],
         'text-optional': true,
       },
       paint: { 'text-color': '#0f3d38', 'text-halo-color': 'rgba(248,250,252,0.95)', 'text-halo-width': 1.6 },
@@ -301,6 +304,7 @@ export class SensorPanel {
     this.body = document.getElementById('story-body');
     this.id = '';
     this.history = null;
+    this.info = null; // the sensor as /api/sensors/{id} tells it: its name
     this.req = 0;
   }
 
@@ -311,19 +315,21 @@ export class SensorPanel {
   async open(id) {
     this.id = id;
     this.history = null;
+    this.info = null;
     this.panel.hidden = false;
     this.panel.dataset.kind = 'sensor';
     this.render();
     const req = ++this.req;
     const from = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
-    try {
-      const h = await fetchJSON(`/api/sensors/${encodeURIComponent(id)}/readings?from=${encodeURIComponent(from)}`);
-      if (req !== this.req) return;
-      this.history = readingsOf(h);
-    } catch {
-      if (req !== this.req) return;
-      this.history = [];
-    }
+    // The live stream carries values, not names: the sensor itself is asked
+    // for beside its day of readings.
+    const [info, h] = await Promise.allSettled([
+      fetchJSON(`/api/sensors/${encodeURIComponent(id)}`),
+      fetchJSON(`/api/sensors/${encodeURIComponent(id)}/readings?from=${encodeURIComponent(from)}`),
+    ]);
+    if (req !== this.req) return;
+    this.info = info.status === 'fulfilled' ? info.value : null;
+    this.history = h.status === 'fulfilled' ? readingsOf(h.value) : [];
     this.render();
   }
 
@@ -346,8 +352,9 @@ export class SensorPanel {
   }
 
   render() {
-    const s = this.live.sensors.get(this.id) || { id: this.id };
-    this.title.textContent = s.name || s.id;
+    const s = { ...(this.info || {}), ...(this.live.sensors.get(this.id) || { id: this.id }) };
+    if (!s.name && this.info?.name) s.name = this.info.name;
+    this.title.textContent = s.name || t('sensor.unnamed', { type: typeLabel(s.type) });
     const frag = document.createDocumentFragment();
     const latest = document.createElement('div');
     latest.className = 'sensor-latest';
@@ -372,7 +379,7 @@ export class SensorPanel {
     const status = STATUSES.includes(s.status) ? s.status : 'unknown';
     row('sensor.status', t(`sensor.status.${status}`));
     row('sensor.measured', s.time ? dateTime(s.time) : '');
-    row('sensor.type', s.type || '');
+    row('sensor.type', typeLabel(s.type));
     frag.append(dl);
     const h = document.createElement('h3');
     h.textContent = t('sensor.history');
@@ -385,7 +392,7 @@ export class SensorPanel {
       p.textContent = t('sensor.noHistory');
       frag.append(p);
     } else {
-      frag.append(chart(this.history, s.unit || ''));
+      frag.append(...chart(this.history, s.unit || ''));
     }
     this.body.replaceChildren(frag);
   }
@@ -401,10 +408,18 @@ export function readingsOf(h) {
     .sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
 }
 
-// chart draws readings as a small SVG line with the range written out.
+// typeLabel names a sensor type in words; a type the dictionary does not
+// know is shown as it is, its underscores as spaces.
+export function typeLabel(type) {
+  if (!type) return '';
+  return has(`sensorType.${type}`) ? t(`sensorType.${type}`) : type.replace(/_/g, ' ');
+}
+
+// chart draws readings as a small SVG line, with the range and the first
+// and last instants (day and time) written below it as text.
 function chart(rs, unit) {
   const NS = 'http://www.w3.org/2000/svg';
-  const W = 300, H = 110, L = 4, R = 4, T = 8, B = 22;
+  const W = 300, H = 100, L = 4, R = 4, T = 6, B = 4;
   const xs = rs.map((r) => Date.parse(r.time));
   const ys = rs.map((r) => r.value);
   const x0 = Math.min(...xs), x1 = Math.max(...xs);
@@ -425,17 +440,16 @@ function chart(rs, unit) {
   line.setAttribute('points', pts.join(' '));
   line.setAttribute('class', 'chart-line');
   svg.append(area, line);
-  const text = (x, y, s, anchor) => {
-    const el = document.createElementNS(NS, 'text');
-    el.setAttribute('x', x);
-    el.setAttribute('y', y);
-    el.setAttribute('text-anchor', anchor);
-    el.setAttribute('class', 'chart-text');
-    el.textContent = s;
-    svg.append(el);
-  };
-  text(L, H - 6, fmtTime(x0), 'start');
-  text(W - R, H - 6, fmtTime(x1), 'end');
-  text(W - R, T + 8, `${number(Math.max(...ys), 2)} ${unit}`.trim(), 'end');
-  return svg;
+  const axis = document.createElement('div');
+  axis.className = 'chart-axis';
+  const a = document.createElement('span');
+  a.textContent = dayTime(x0);
+  const b = document.createElement('span');
+  b.textContent = dayTime(x1);
+  axis.append(a, b);
+  const range = document.createElement('p');
+  range.className = 'chart-range';
+  const u = unit ? ` ${unit}` : '';
+  range.textContent = t('sensor.range', { min: `${number(Math.min(...ys), 2)}${u}`, max: `${number(Math.max(...ys), 2)}${u}` });
+  return [svg, axis, range];
 }

@@ -14,13 +14,18 @@ import { Timeline } from './timeline.js';
 import { Story } from './story.js';
 import { Live, SensorPanel, LAYERS as LIVE_LAYERS, tileIDs } from './live.js';
 import { Search } from './search.js';
-import { Tour } from './tour.js';
+import { Tour, renderCard, layoutCard } from './tour.js';
 import { Compare } from './compare.js';
+import { fitFrame, projectedFrame } from './frame.js';
+import { AreaLabels, scaleTextSize } from './labels.js';
 
 const params = new URLSearchParams(location.search);
 const kiosk = ['1', 'true', 'yes'].includes((params.get('kiosk') || '').toLowerCase());
 const idleParam = Number(params.get('idle'));
 const idleSeconds = Number.isFinite(idleParam) && idleParam > 0 ? Math.min(3600, Math.max(1, idleParam)) : 120;
+// How long each view of the tour stays, in seconds (default 14 in a kiosk).
+const dwellParam = Number(params.get('dwell'));
+const dwellSeconds = Number.isFinite(dwellParam) && dwellParam > 0 ? Math.min(600, Math.max(0.5, dwellParam)) : undefined;
 
 // The style's layers, grouped by the scene layer they draw.
 // The style layers that draw each of the twin's layers: a style layer's
@@ -40,8 +45,51 @@ function layerGroups(style) {
 const PICKABLE = ['live-sensors', 'buildings', 'buildings-planned', 'landmarks', 'pilots-point', 'pilots-extrusion', 'pilots-fill'];
 
 i18n.setLang(params.get('lang') || 'sv');
+
+// The panels sit between the header and the timeline: where those end is
+// measured, not guessed (both grow with the kiosk's sizes and the language).
+function measureChrome() {
+  const gap = kiosk ? 10 : 8;
+  const bar = document.querySelector('.bar')?.getBoundingClientRect();
+  const tl = document.getElementById('timeline')?.getBoundingClientRect();
+  const root = document.documentElement.style;
+  if (bar && bar.height) root.setProperty('--chrome-top', `${Math.round(bar.bottom + gap)}px`);
+  if (tl && tl.height) root.setProperty('--chrome-bottom', `${Math.round(window.innerHeight - tl.top + gap)}px`);
+}
+window.addEventListener('resize', measureChrome);
+if (window.ResizeObserver) {
+  const ro = new ResizeObserver(() => measureChrome());
+  for (const el of [document.querySelector('.bar'), document.getElementById('timeline')]) if (el) ro.observe(el);
+}
+// On the root too: in a kiosk 1rem is 19 px.
+document.documentElement.classList.toggle('kiosk', kiosk);
 document.body.classList.toggle('kiosk', kiosk);
 i18n.applyTo(document);
+layoutCard();
+measureChrome();
+
+// MapLibre's workers start while the scene and the style are fetched.
+try {
+  maplibre.prewarm();
+} catch {
+  // an older build without prewarm: the map starts them itself
+}
+
+// A kiosk goes full screen at the first touch. The browser allows it only
+// within a user activation, which a finger's pointerdown does not grant (its
+// pointerup and touchend do; a mouse's pointerdown does), so every one of
+// them asks, from the moment the page runs.
+if (kiosk) {
+  const enterFullscreen = () => {
+    if (document.fullscreenElement || !document.documentElement.requestFullscreen) return;
+    if (navigator.userActivation && !navigator.userActivation.isActive) return; // not this event: the next one
+    document.documentElement.requestFullscreen({ navigationUI: 'hide' }).catch(() => {});
+  };
+  for (const ev of ['pointerdown', 'pointerup', 'touchend', 'click', 'keydown']) {
+    document.addEventListener(ev, enterFullscreen, { capture: true, passive: true });
+  }
+  document.addEventListener('contextmenu', (ev) => ev.preventDefault());
+}
 
 const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
 
@@ -75,7 +123,7 @@ async function boot() {
   };
   const home = {
     center: scene.center, zoom: scene.zoom, pitch: scene.pitch ?? 50, bearing: scene.bearing ?? 0, year: now,
-    title: scene.titles || scene.title,
+    title: scene.titles || scene.title, frame: scene.frame,
   };
 
   const [w, s, e, n] = scene.bounds;
@@ -98,6 +146,56 @@ async function boot() {
   });
   map.addControl(new maplibre.NavigationControl({ visualizePitch: true }), 'top-right');
   if (!kiosk) map.addControl(new maplibre.ScaleControl({ unit: 'metric' }), 'bottom-right');
+  marks.map = performance.now();
+
+  // --- framing: each view is fitted into the part of the screen that the
+  // header, the timeline, the map's buttons and (while the tour plays) the
+  // tour's card leave free.
+  const tourCard = document.getElementById('tour-card');
+  const visibleRect = (el) => (el && !el.hidden && el.getClientRects().length ? el.getBoundingClientRect() : null);
+  function viewPadding({ card = false, story = false } = {}) {
+    const W = window.innerWidth, H = window.innerHeight, m = kiosk ? 20 : 14;
+    const bar = visibleRect(document.querySelector('.bar'));
+    const tlr = visibleRect(document.getElementById('timeline'));
+    const nav = visibleRect(document.querySelector('.maplibregl-ctrl-top-right .maplibregl-ctrl'));
+    const p = { top: (bar ? bar.bottom : 0) + m, bottom: (tlr ? H - tlr.top : 0) + m, left: m, right: m };
+    if (nav && nav.bottom > p.top) p.right = Math.max(p.right, W - nav.left + m);
+    const c = card ? visibleRect(tourCard) : null;
+    if (c) {
+      if (document.body.classList.contains('tour-side')) p.left = Math.max(p.left, c.right + m);
+      else p.bottom = Math.max(p.bottom, H - c.top + m);
+    }
+    const st = story ? visibleRect(document.getElementById('story')) : null;
+    if (st) {
+      if (st.width < W * 0.6) p.right = Math.max(p.right, W - st.left + m);
+      else p.bottom = Math.max(p.bottom, H - st.top + m);
+    }
+    // Never less than a third of the screen for the map.
+    if (W - p.left - p.right < W / 3) p.left = p.right = m;
+    if (H - p.top - p.bottom < H / 4) p.top = p.bottom = m;
+    return p;
+  }
+  // frameFor is the camera that shows v (a view, or home) framed; without a
+  // frame, its centre and zoom.
+  function frameFor(v, { card = false } = {}) {
+    const padding = viewPadding({ card });
+    const pitch = v.pitch ?? 0, bearing = v.bearing ?? 0;
+    if (Array.isArray(v.frame) && v.frame.length === 4) {
+      // A portrait screen may see a wide frame turned a quarter.
+      const turn = window.innerHeight > window.innerWidth * 1.2;
+      return fitFrame(map, maplibre, v.frame, { pitch, bearing, padding, turn, minZoom: mapOptions.minZoom, maxZoom: 17 });
+    }
+    return { center: v.center, zoom: v.zoom, pitch, bearing, padding };
+  }
+  // The first camera, before any tile is asked for: the kiosk opens on the
+  // tour's first view beside its card, a desk on the scene's frame.
+  const firstView = kiosk && scene.views?.length ? scene.views[0] : null;
+  if (firstView) {
+    document.body.classList.add('touring');
+    tourCard.hidden = false;
+    renderCard(firstView, 0, scene.views.length, kiosk);
+  }
+  map.jumpTo(frameFor(firstView || home, { card: !!firstView }));
 
   const metrics = { start: performance.timeOrigin, firstBuildingsMs: 0, tileRequests: 0, marks };
   let lost = false;
@@ -113,11 +211,48 @@ async function boot() {
     }
   });
   map.on('dataloading', (ev) => {
-    if (ev.sourceId === 'twin' && ev.tile) metrics.tileRequests++;
+    if (ev.sourceId === 'twin' && ev.tile) {
+      metrics.tileRequests++;
+      marks.firstTileAsked ??= performance.now();
+    }
   });
+  map.once('style.load', () => {
+    marks.style = performance.now();
+  });
+  map.on('sourcedata', (ev) => {
+    if (ev.sourceId === 'twin' && ev.tile && !marks.firstTile) marks.firstTile = performance.now();
+  });
+
+  // --- time to the first buildings (BENCHMARKS.md): the first frame that
+  // draws one, watched from the first frame on (MapLibre's load waits for
+  // every tile of the view; the first buildings come earlier).
+  const firstBuildings = () => {
+    if (metrics.firstBuildingsMs) return;
+    const layers = ['buildings', 'buildings-planned'].filter((l) => map.getLayer(l));
+    if (!layers.length) return;
+    let found = 0;
+    try {
+      found = map.queryRenderedFeatures({ layers }).length;
+    } catch {
+      return; // the style is not ready yet
+    }
+    if (found) {
+      metrics.firstBuildingsMs = performance.now();
+      map.off('render', throttledFirst);
+    }
+  };
+  let lastCheck = 0;
+  const throttledFirst = () => {
+    const tnow = performance.now();
+    if (tnow - lastCheck < 50) return;
+    lastCheck = tnow;
+    firstBuildings();
+  };
+  map.on('render', throttledFirst);
 
   await new Promise((resolve) => map.once('load', resolve));
   marks.load = performance.now();
+  firstBuildings();
   // The attribution stays folded behind its button: the sources are listed
   // in the layers panel too.
   for (const el of document.querySelectorAll('.maplibregl-ctrl-attrib.maplibregl-compact-show')) {
@@ -127,6 +262,8 @@ async function boot() {
 
   // The tile layer of sensors is replaced by the live one.
   if (map.getLayer('sensors')) map.setLayoutProperty('sensors', 'visibility', 'none');
+  // Labels a kiosk visitor reads at arm's length.
+  if (kiosk) scaleTextSize(map, 1.5);
 
   const maps = () => (compare.mapB && compare.mapBReady ? [map, compare.mapB] : [map]);
 
@@ -170,6 +307,7 @@ async function boot() {
     start: tl.start, end: tl.end, now, events: scene.events || [], kiosk,
     onYear: (y) => setYear(y),
     onEvent: (ev) => goToEvent(ev),
+    onPlay: () => tour.stop(),
   });
 
   // --- inspect
@@ -183,10 +321,10 @@ async function boot() {
   live.install(map);
   document.getElementById('story-close').addEventListener('click', () => sensorPanel.close());
 
-  function openStory(layer, id, f) {
+  function openStory(layer, id, f, extra) {
     sensorPanel.close();
     document.getElementById('story').dataset.kind = 'story';
-    return story.open(layer, id, f);
+    return story.open(layer, id, f, extra);
   }
   function openSensor(id) {
     story.current = null;
@@ -224,12 +362,13 @@ async function boot() {
   if (!kiosk) map.on('mousemove', hover(map));
 
   // openAny opens the story of a feature whose layer is not known (an
-  // event's feature): buildings first, then landmarks, infrastructure.
-  async function openAny(id) {
+  // event of an older scene that names none): buildings first, then
+  // landmarks, infrastructure, zones.
+  async function openAny(id, extra) {
     for (const layer of ['buildings', 'landmarks', 'infrastructure', 'zones']) {
       try {
         const item = await fetchJSON(`/collections/${layer}/items/${encodeURIComponent(id)}`);
-        if (item) return openStory(layer, id, null);
+        if (item) return openStory(layer, id, null, extra);
       } catch {
         // not in this layer
       }
@@ -237,15 +376,27 @@ async function boot() {
     return undefined;
   }
 
-  function goToEvent(ev) {
+  // goToEvent sets the event's year, opens the story of its feature and
+  // flies to it, framed beside the story panel; instant jumps (automation).
+  function goToEvent(ev, { instant = false } = {}) {
     timeline.pause();
+    timeline.picked = true;
     tour.stop();
     setYear(ev.year);
+    const extra = { event: ev };
+    let opened;
+    if (ev.feature && ev.layer) opened = openStory(ev.layer, ev.feature, null, extra);
     const c = ev.center;
     if (Array.isArray(c) && (c[0] !== 0 || c[1] !== 0)) {
-      map.flyTo({ center: c, zoom: ev.zoom || Math.max(map.getZoom(), 15.5), essential: true, duration: 2500 });
+      const cam = { center: c, zoom: ev.zoom || Math.max(map.getZoom(), 15.5), padding: viewPadding({ story: !!opened }) };
+      if (instant) map.jumpTo(cam);
+      else map.flyTo({ ...cam, essential: true, duration: 2500 });
     }
-    if (ev.feature) map.once('moveend', () => openAny(ev.feature));
+    if (ev.feature && !ev.layer) {
+      if (instant) opened = openAny(ev.feature, extra);
+      else map.once('moveend', () => openAny(ev.feature, extra));
+    }
+    return opened;
   }
 
   // --- tiles changed on the server: boxes arriving close together (a
@@ -283,6 +434,9 @@ async function boot() {
 
   // --- layers panel
   const layerState = {};
+  // The names of areas, one label each (the style's own label repeats in
+  // every tile a polygon touches).
+  const areaLabels = new AreaLabels({ kiosk });
   const layerList = document.getElementById('layer-list');
   const LAYER_GROUPS = layerGroups(map.getStyle());
   const applyLayers = (m) => {
@@ -292,6 +446,7 @@ async function boot() {
       }
     }
     if (m.getLayer('sensors')) m.setLayoutProperty('sensors', 'visibility', 'none');
+    areaLabels.apply(m, layerState.zones !== false);
   };
   function renderLayers() {
     layerList.replaceChildren();
@@ -353,7 +508,8 @@ async function boot() {
       if (src.note) li.append(`: ${src.note}`);
       list.append(li);
     }
-    document.getElementById('sources-generated').textContent = scene.generated ? `${t('sources.generated')}: ${scene.generated}` : '';
+    const generated = pick(scene.generatedTexts) || (i18n.getLang() === 'en' ? scene.generated : '');
+    document.getElementById('sources-generated').textContent = generated ? `${t('sources.generated')}: ${generated}` : '';
   }
   renderSources();
 
@@ -361,8 +517,12 @@ async function boot() {
   const compare = new Compare({
     map, maplibre, style, start: tl.start, end: tl.end, kiosk, mapOptions,
     getYear: () => year, setYear: (y) => setYear(y),
+    // Comparing is the visitor's own use of the map: the tour gives way.
+    onOpen: () => tour.stop(),
     onMapB: (mb) => {
       compare.mapBReady = true;
+      if (kiosk) scaleTextSize(mb, 1.5);
+      areaLabels.install(mb);
       live.install(mb);
       live.setAll();
       applyLayers(mb);
@@ -390,36 +550,41 @@ async function boot() {
         openSensor(entry.id);
         return;
       }
-      const alive = (entry.from ?? -Infinity) <= year && (entry.to === undefined || entry.to > year);
-      if (!alive && entry.from !== undefined) {
-        setYear(entry.to !== undefined ? Math.max(entry.from, entry.to - 1) : Math.max(entry.from, Math.min(tl.end, entry.from + 1)));
+      // A building with several sites: the one that stands in the year
+      // shown, else the latest.
+      let site = entry;
+      if (entry.sites && entry.sites.length > 1) {
+        site = entry.sites.find((s) => (s.from ?? -Infinity) <= year && (s.to === undefined || s.to > year)) || entry.sites[entry.sites.length - 1];
       }
-      map.flyTo({ center: entry.centre, zoom: Math.max(map.getZoom(), 16), essential: true });
-      openStory(entry.layer, entry.id, null);
+      const alive = (site.from ?? -Infinity) <= year && (site.to === undefined || site.to > year);
+      if (!alive && site.from !== undefined) {
+        setYear(site.to !== undefined ? Math.max(site.from, site.to - 1) : Math.max(site.from, Math.min(tl.end, site.from + 1)));
+      }
+      timeline.picked = true;
+      openStory(entry.layer, site.id, null);
+      map.flyTo({ center: site.centre, zoom: Math.max(map.getZoom(), 16), essential: true, padding: viewPadding({ story: true }) });
     },
   });
 
   // --- tour and kiosk
   const tour = new Tour({
-    map, views: scene.views || [], home, kiosk, idleSeconds,
+    map, views: scene.views || [], home, kiosk, idleSeconds, dwellSeconds,
+    frame: (v, opts) => frameFor(v, opts),
     setYear: (y) => setYear(y), animateYear, getYear: () => year,
+    // Something the visitor left open, which an idle kiosk closes even
+    // while the tour plays.
+    busy: () => compare.isOn() || !layersPanel.hidden || !document.getElementById('story').hidden || timeline.playing(),
     onReset: () => {
       timeline.pause();
+      timeline.rest();
       closePanels();
       compare.close();
       layersPanel.hidden = true;
       layersBtn.setAttribute('aria-expanded', 'false');
       search.hide();
+      timeline.closeTip();
     },
   });
-  if (kiosk) {
-    document.addEventListener('contextmenu', (ev) => ev.preventDefault());
-    document.addEventListener('pointerdown', () => {
-      if (!document.fullscreenElement && document.documentElement.requestFullscreen) {
-        document.documentElement.requestFullscreen({ navigationUI: 'hide' }).catch(() => {});
-      }
-    }, { passive: true });
-  }
 
   // --- language
   function applyTitle() {
@@ -453,23 +618,6 @@ async function boot() {
   });
   document.getElementById('btn-lang').setAttribute('lang', i18n.getLang() === 'sv' ? 'en' : 'sv');
 
-  // --- time to the first buildings (BENCHMARKS.md)
-  const firstBuildings = () => {
-    if (metrics.firstBuildingsMs) return;
-    if (map.queryRenderedFeatures({ layers: ['buildings', 'buildings-planned'].filter((l) => map.getLayer(l)) }).length) {
-      metrics.firstBuildingsMs = performance.now();
-      map.off('render', throttledFirst);
-    }
-  };
-  let lastCheck = 0;
-  const throttledFirst = () => {
-    const tnow = performance.now();
-    if (tnow - lastCheck < 50) return;
-    lastCheck = tnow;
-    firstBuildings();
-  };
-  map.on('render', throttledFirst);
-
   // The connection state is shared: while the socket is down, failed tile
   // fetches are expected.
   const origSet = live.scheduleReconnect.bind(live);
@@ -483,6 +631,16 @@ async function boot() {
 
   timeline.show(year);
   live.start();
+  // The areas' names once the town is on screen: they are not what a
+  // visitor waits for.
+  map.once('idle', () => {
+    areaLabels.load().then(() => {
+      for (const m of maps()) {
+        areaLabels.install(m);
+        applyLayers(m);
+      }
+    }, (err) => console.warn('area labels:', err));
+  });
 
   window.twin = {
     map,
@@ -494,15 +652,33 @@ async function boot() {
     metrics,
     lang: () => i18n.getLang(),
     i18nKeys: (l) => i18n.keys(l),
-    tour: { playing: () => tour.playing(), index: () => tour.index(), start: () => tour.start(0), stop: () => tour.stop(), resets: () => tour.resets },
+    tour: {
+      playing: () => tour.playing(), index: () => tour.index(), start: () => tour.start(0), stop: () => tour.stop(), resets: () => tour.resets,
+      // show(i) jumps to view i at once (screenshots and checks); frame(i) is
+      // where its frame lies on screen now, card() where the card lies.
+      show: (i) => (tour.playing() ? tour.go(i, { instant: true }) : tour.start(i, { instant: true })),
+      frame: (i) => (scene.views?.[i]?.frame ? projectedFrame(map, scene.views[i].frame) : null),
+      card: () => { const r = visibleRect(tourCard); return r && { x0: r.left, y0: r.top, x1: r.right, y1: r.bottom }; },
+      views: () => (scene.views || []).length,
+    },
+    events: {
+      count: () => (scene.events || []).length,
+      open: (i, opts) => goToEvent(scene.events[i], opts),
+    },
     compare: { open: (a, b) => compare.open(a, b), close: () => compare.close(), on: () => compare.isOn(), map: () => compare.mapB, year: () => compare.yearB, setYear: (y) => compare.setYearB(y) },
     live: { sensors: () => [...live.sensors.values()], connected: () => !!(live.ws && live.ws.readyState === 1), updates: () => live.updates },
     openStory: (layer, id) => openStory(layer, id, null),
-    story: () => (story.current ? { layer: story.current.layer, id: story.current.id, loading: story.current.loading, sites: story.current.sites.map((x) => x.id) } : null),
+    openSensor: (id) => openSensor(id),
+    timeline: { labels: () => timeline.labels(), playing: () => timeline.playing(), pause: () => timeline.pause() },
+    story: () => (story.current ? { layer: story.current.layer, id: story.current.id, loading: story.current.loading, failed: story.current.failed, sites: story.current.sites.map((x) => x.id) } : null),
+    viewPadding: (opts) => viewPadding(opts),
   };
   document.body.dataset.ready = '1';
 
-  if (kiosk) tour.reset(true);
+  if (kiosk) {
+    tour.reset(true);
+    tour.armIdle();
+  }
   await sleep(0);
 }
 

@@ -1,8 +1,10 @@
-// Search by name across buildings, landmarks and sensors. The names are
-// fetched once, on first use, from the collections API and /api/sensors,
-// and matched in the browser without regard to case or accents.
+// Search by name across buildings, places, infrastructure and sensors.
+// The names are fetched once, on first use, from the collections API (in
+// large gzipped pages) and /api/sensors, and matched in the browser without
+// regard to case or accents. A building carried whole from one site to
+// another is one entry with both sites.
 
-import { t, date } from './i18n.js';
+import { t, date, getLang } from './i18n.js';
 import { fetchJSON } from './net.js';
 import { centreOf, toYear } from './story.js';
 
@@ -57,18 +59,23 @@ export class Search {
     const named = (layer) => (f) => {
       const p = f.properties || {};
       if (!p.name) return null;
-      return { layer, id: String(f.id ?? p.id), name: p.name, kind: p.kind || '', from: toYear(p.from), to: toYear(p.to), centre: centreOf(f.geometry), key: fold(p.name) };
+      const names = [p.name, p.name_en].filter(Boolean);
+      return {
+        layer, id: String(f.id ?? p.id), name: p.name, nameEn: p.name_en || '', kind: p.kind || '', lineage: p.lineage || '',
+        from: toYear(p.from), to: toYear(p.to), fromText: p.from, centre: centreOf(f.geometry), key: fold(names.join(' ')),
+      };
     };
     const parts = await Promise.allSettled([
-      fetchAll('/collections/landmarks/items?limit=1000').then((fs) => fs.map(named('landmarks'))),
-      fetchAll('/collections/buildings/items?limit=1000').then((fs) => fs.map(named('buildings'))),
+      fetchAll('/collections/landmarks/items?limit=5000').then((fs) => fs.map(named('landmarks'))),
+      fetchAll('/collections/buildings/items?limit=5000').then((fs) => fs.map(named('buildings'))),
+      fetchAll('/collections/infrastructure/items?limit=5000').then((fs) => fs.map(named('infrastructure'))),
       fetchJSON('/api/sensors').then((r) => (Array.isArray(r) ? r : r.sensors || []).map((s) => ({
         layer: 'sensors', id: s.id, name: s.name || s.id, kind: s.type || '', centre: [s.lon, s.lat], key: fold(`${s.name || ''} ${s.id}`),
       }))),
     ]);
-    const all = parts.flatMap((p) => (p.status === 'fulfilled' ? p.value : [])).filter(Boolean);
+    const all = parts.flatMap((p) => (p.status === 'fulfilled' ? p.value : [])).filter((e) => e && e.centre);
     if (parts.every((p) => p.status === 'rejected')) throw new Error('search: nothing to search yet');
-    return all.filter((e) => e.centre);
+    return lineages(all);
   }
 
   // find returns up to n entries whose name matches q: names that start
@@ -87,7 +94,7 @@ export class Search {
     const seen = new Set();
     const out = [];
     for (const s of scored) {
-      const dedupe = `${s[3].layer}:${s[3].name}:${s[3].from}`;
+      const dedupe = `${s[3].layer}:${s[3].name}:${s[3].sites ? '' : s[3].from}`;
       if (seen.has(dedupe)) continue;
       seen.add(dedupe);
       out.push(s[3]);
@@ -109,8 +116,12 @@ export class Search {
     } else {
       this.results.forEach((e, i) => {
         const meta = [t(`layer.${e.layer}`)];
-        if (e.from !== undefined) meta.push(date(e.from));
-        this.list.append(this.item(e.name, meta.join(' · '), e, i));
+        if (e.sites && e.sites.length > 1) {
+          meta.push(t('search.sites', { n: e.sites.length }));
+          meta.push(e.sites.map((s) => dateOf(s)).join(' → '));
+        } else if (e.from !== undefined) meta.push(dateOf(e));
+        const name = (getLang() === 'en' && e.nameEn) || e.name;
+        this.list.append(this.item(name, meta.join(' · '), e, i));
       });
     }
     this.list.hidden = false;
@@ -177,4 +188,38 @@ export class Search {
   relabel() {
     if (!this.list.hidden) this.update();
   }
+}
+
+// dateOf writes an entry's start as its data has it (a month stays a
+// month; no round trip through a decimal year, which can fall on the day
+// before).
+function dateOf(e) {
+  return date(typeof e.fromText === 'string' && /^\d{4}/.test(e.fromText) ? e.fromText : e.from);
+}
+
+// lineages folds the sites of a building carried whole into one entry: the
+// first site's name, every site oldest first, centred on the newest.
+export function lineages(entries) {
+  const byLineage = new Map();
+  const out = [];
+  for (const e of entries) {
+    if (!e.lineage) {
+      out.push(e);
+      continue;
+    }
+    const k = `${e.layer}:${e.lineage}`;
+    let g = byLineage.get(k);
+    if (!g) {
+      g = { ...e, sites: [] };
+      byLineage.set(k, g);
+      out.push(g);
+    }
+    g.sites.push(e);
+  }
+  for (const g of byLineage.values()) {
+    g.sites.sort((a, b) => (a.from ?? 0) - (b.from ?? 0));
+    const last = g.sites[g.sites.length - 1];
+    Object.assign(g, { id: last.id, centre: last.centre, from: g.sites[0].from, fromText: g.sites[0].fromText, to: last.to });
+  }
+  return out;
 }

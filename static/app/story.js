@@ -4,8 +4,12 @@
 // GET /collections/{layer}/items/{id}, which carries the feature's full
 // history; until it answers (or if it cannot), the tile's properties tell
 // what they can.
+//
+// The words depend on what the feature is: a building is built and
+// demolished, a road opened and closed, a deformation zone appears and
+// grows, a plan is in force, a mountain simply is.
 
-import { t, has, date, number } from './i18n.js';
+import { t, has, date, datePrecision, number, getLang } from './i18n.js';
 import { fetchJSON } from './net.js';
 
 // toYear reads a decimal year from a number, a numeric string or a date.
@@ -38,6 +42,11 @@ function site(f) {
     toText: p.to,
     lineage: p.lineage || '',
     source: p.source || '',
+    sourceEn: p.source_en || '',
+    nameEn: p.name_en || '',
+    district: p.district || '',
+    districtEn: p.district_en || '',
+    zoneYear: typeof p.year === 'number' ? p.year : undefined,
     confidence: p.confidence || '',
     height: p.height,
     geometry: f.geometry,
@@ -119,20 +128,22 @@ export class Story {
 
   // open shows the story of the feature `id` in `layer`, starting from what
   // the tile says (tileFeature, may be null) and filling in the history.
-  async open(layer, id, tileFeature) {
+  // extra.event is the timeline's event that led here, told at the top.
+  async open(layer, id, tileFeature, extra = {}) {
     const req = ++this.req;
     const fromMap = tileFeature ? [site({ id, properties: tileFeature.properties, geometry: tileFeature.geometry })] : null;
-    this.current = { layer, id, sites: fromMap || [], loading: true, failed: false };
+    const event = extra.event || null;
+    this.current = { layer, id, sites: fromMap || [], loading: true, failed: false, event };
     this.render();
     this.panel.hidden = false;
     this.highlight(id);
     try {
       const item = await fetchJSON(`/collections/${encodeURIComponent(layer)}/items/${encodeURIComponent(id)}`);
       if (req !== this.req) return;
-      this.current = { layer, id, sites: sitesOf(item), loading: false, failed: false };
+      this.current = { layer, id, sites: sitesOf(item), loading: false, failed: false, event };
     } catch (err) {
       if (req !== this.req) return;
-      this.current = { layer, id, sites: fromMap || [], loading: false, failed: true };
+      this.current = { layer, id, sites: fromMap || [], loading: false, failed: true, event };
     }
     this.render();
   }
@@ -145,33 +156,43 @@ export class Story {
     const c = this.current;
     if (!c) return;
     const here = c.sites.find((s) => s.id === c.id) || c.sites[0];
-    this.title.textContent = here ? (here.name || kindLabel(here.kind)) : t('layer.unnamed');
+    const words = vocabulary(c.layer, here);
+    this.title.textContent = here ? (localName(here) || kindLabel(here.kind)) : t('layer.unnamed');
     const frag = document.createDocumentFragment();
+    if (c.event) {
+      const ev = document.createElement('p');
+      ev.className = 'story-event';
+      ev.textContent = t('timeline.event', { date: date(c.event.date || c.event.year), title: pickTitle(c.event.title) });
+      frag.append(ev);
+    }
     if (c.loading && !c.sites.length) frag.append(para(t('story.loading'), 'muted'));
     if (c.failed) frag.append(para(t('story.unavailable'), 'muted'));
-    if (here) {
+    if (here && words.chip) {
       const y = this.o.getYear();
       const chip = document.createElement('p');
       chip.className = 'story-now';
       const alive = (here.from ?? -Infinity) <= y && (here.to === undefined || here.to > y);
-      chip.textContent = alive ? t('story.standsIn', { year: Math.floor(y) })
-        : (here.from !== undefined && here.from > y ? t('story.notYet', { year: Math.floor(y) }) : t('story.gone', { year: Math.floor(y) }));
+      const key = alive ? words.chip.now : (here.from !== undefined && here.from > y ? words.chip.notYet : words.chip.gone);
+      chip.textContent = t(key, { year: Math.floor(y), zoneYear: here.zoneYear ?? Math.floor(y) });
       frag.append(chip);
     }
     const list = document.createElement('ol');
     list.className = 'story-steps';
     c.sites.forEach((s, i) => {
       const isHere = s.id === c.id;
-      const add = (key, when, cls) => {
+      const add = (key, whenText, cls) => {
         const li = document.createElement('li');
         li.className = cls + (isHere ? ' here' : ' other');
         const k = document.createElement('span');
         k.className = 'step-what';
         k.textContent = t(key);
-        const d = document.createElement('span');
-        d.className = 'step-when';
-        d.textContent = when;
-        li.append(k, ' ', d);
+        li.append(k);
+        if (whenText) {
+          const d = document.createElement('span');
+          d.className = 'step-when';
+          d.textContent = whenText;
+          li.append(' ', d);
+        }
         if (c.sites.length > 1) {
           const where = document.createElement('span');
           where.className = 'step-where';
@@ -180,16 +201,18 @@ export class Story {
         }
         list.append(li);
       };
-      const when = (text, y) => date(typeof text === 'string' && /^\d{4}-\d{2}/.test(text) ? text : y);
-      if (s.status === 'planned') add('story.planned', when(s.fromText, s.from), 'step-planned');
-      else if (i > 0) add('story.movedHere', when(s.fromText, s.from), 'step-moved');
-      else if (s.from !== undefined) add('story.built', when(s.fromText, s.from), 'step-built');
-      if (s.to !== undefined) {
-        if (i < c.sites.length - 1) add('story.movedAway', when(s.toText, s.to), 'step-moved');
-        else add('story.demolished', when(s.toText, s.to), 'step-demolished');
+      const w = vocabulary(c.layer, s);
+      const moved = c.sites.length > 1;
+      if (s.status === 'planned' && w.planned) add(w.planned, when(w.planned, s.fromText, s.from), 'step-planned');
+      else if (moved && i > 0) add('story.movedHere', when('story.movedHere', s.fromText, s.from), 'step-moved');
+      else if (w.start && s.from !== undefined) add(w.start, when(w.start, s.fromText, s.from), 'step-built');
+      if (w.grows) add(w.grows, '', 'step-grows');
+      else if (s.to !== undefined && w.end) {
+        if (moved && i < c.sites.length - 1) add('story.movedAway', when('story.movedAway', s.toText, s.to), 'step-moved');
+        else add(w.end, when(w.end, s.toText, s.to), 'step-demolished');
       }
     });
-    frag.append(list);
+    if (list.children.length) frag.append(list);
     if (here) {
       const dl = document.createElement('dl');
       dl.className = 'facts';
@@ -202,8 +225,8 @@ export class Story {
         dl.append(dt, dd);
       };
       if (here.kind) row('story.kind', kindLabel(here.kind));
-      if (typeof here.height === 'number') row('story.height', `${number(here.height)} m`);
-      row('story.source', here.source);
+      if (typeof here.height === 'number' && c.layer === 'buildings') row('story.height', `${number(here.height)} m`);
+      row('story.source', sourceText(here));
       row('story.confidence', confidenceLabel(here.confidence));
       frag.append(dl);
     }
@@ -232,6 +255,76 @@ export class Story {
     const layer = this.current?.layer || 'buildings';
     this.open(layer, s.id, null);
   }
+}
+
+// Steps whose word takes the date as it is ("Sedan 1912", "Planerad till
+// 2029"); the others take it with a preposition that fits its precision.
+const PLAIN_DATE = new Set(['story.since', 'story.until', 'story.planned', 'story.plannedFrom', 'story.inForce', 'story.inForceUntil', 'story.inService']);
+
+// when writes a step's date as its word reads it: "Byggd år 1912", "Riven i
+// juli 2019", "Riven 22 juli 2017" (en: "Built in 1912", "Demolished in July
+// 2019", "Demolished on 22 July 2017").
+function when(key, text, y) {
+  const v = typeof text === 'string' && /^\d{4}/.test(text) ? text : y;
+  const d = date(v);
+  if (!d || PLAIN_DATE.has(key)) return d;
+  return t(`when.${datePrecision(v)}`, { date: d });
+}
+
+// The words of a feature's story, by its layer and kind: the keys of its
+// first and last steps, of the year chip, and what a planned one is.
+const BUILDING = {
+  start: 'story.built', end: 'story.demolished', planned: 'story.planned',
+  chip: { now: 'story.standsIn', notYet: 'story.notYet', gone: 'story.gone' },
+};
+const THING = {
+  start: 'story.since', end: 'story.until', planned: 'story.plannedFrom',
+  chip: { now: 'story.existsIn', notYet: 'story.notYetThere', gone: 'story.gone' },
+};
+const ZONE_KINDS = ['caved', 'fracture', 'deformation'];
+const NATURAL = ['summit', 'mountain', 'lake', 'river', 'forest', 'mire', 'water'];
+const UTILITIES = ['pipe', 'pipeline', 'power', 'powerline', 'district_heating', 'water_main', 'sewer', 'cable'];
+
+export function vocabulary(layer, s) {
+  const kind = s?.kind || '';
+  if (NATURAL.includes(kind)) return { chip: null };
+  switch (layer) {
+    case 'buildings':
+      return BUILDING;
+    case 'zones':
+      if (ZONE_KINDS.includes(kind)) {
+        // One polygon per year: the zone as it reached that year, which
+        // the next year's outgrows.
+        return { start: 'story.zoneAppears', grows: 'story.zoneGrows', chip: { now: 'story.zoneOfYear', notYet: 'story.zoneNotYet', gone: 'story.zoneOfYear' } };
+      }
+      if (kind === 'mine') return { ...THING, end: null };
+      return { ...THING, start: 'story.inForce', end: 'story.inForceUntil' };
+    case 'infrastructure':
+      if (kind === 'road_construction') return { ...THING, start: 'story.worksBegin', end: 'story.worksEnd' };
+      if (UTILITIES.includes(kind)) return { ...THING, start: 'story.inService', end: 'story.outOfService' };
+      return { ...THING, start: 'story.opened', end: 'story.closed' };
+    default:
+      return THING;
+  }
+}
+
+function localName(s) {
+  return (getLang() === 'en' && s.nameEn) || s.name;
+}
+
+function pickTitle(m) {
+  if (!m || typeof m === 'string') return m || '';
+  return m[getLang()] ?? m.sv ?? Object.values(m)[0] ?? '';
+}
+
+// sourceText is the source in the language: a generated building's is told
+// in words; a source with an English version (source_en) uses it in English.
+function sourceText(s) {
+  if (s.confidence === 'generated') {
+    const district = getLang() === 'en' ? (s.districtEn || s.district) : s.district;
+    return district ? t('story.generatedIn', { district }) : t('story.generated');
+  }
+  return (getLang() === 'en' && s.sourceEn) || s.source;
 }
 
 function para(text, cls) {
