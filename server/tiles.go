@@ -65,12 +65,40 @@ func (s *Server) tileRoutes() {
 // Tiler returns the tiles the server serves.
 func (s *Server) Tiler() *tiles.Tiler { return s.tiles }
 
+// tileRoute is the tile route's pattern, as the metrics name it.
+const tileRoute = "GET /tiles/{z}/{x}/{file}"
+
 func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 	z, x, y, err := parseTileCoords(r.PathValue("z"), r.PathValue("x"), r.PathValue("file"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	s.serveTile(w, r, z, x, y)
+}
+
+// tileRequest reads a well-formed tile request, GET or HEAD
+// /tiles/{z}/{x}/{y}.mvt, for ServeHTTP's way round the mux. Anything else,
+// a bad tile path included, is left to the mux (and so to handleTile's
+// error).
+func tileRequest(r *http.Request) (z, x, y int, ok bool) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead || r.URL.RawPath != "" {
+		return 0, 0, 0, false
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/tiles/")
+	if !ok {
+		return 0, 0, 0, false
+	}
+	zs, rest, ok1 := strings.Cut(rest, "/")
+	xs, file, ok2 := strings.Cut(rest, "/")
+	if !ok1 || !ok2 {
+		return 0, 0, 0, false
+	}
+	z, x, y, err := parseTileCoords(zs, xs, file) // digits only: a clean path
+	return z, x, y, err == nil
+}
+
+func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, z, x, y int) {
 	gz := acceptsGzip(r.Header)
 	t, err := s.tiles.Get(z, x, y, gz)
 	if errors.Is(err, tiles.ErrOutOfRange) {
