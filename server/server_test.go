@@ -3,10 +3,13 @@ package server
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/kiruna-twin/kiruna-twin/tiles"
+	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -142,5 +145,43 @@ func TestRequestsInFlightPerClient(t *testing.T) {
 	s.ServeHTTP(w, req("192.0.2.1:1002"))
 	if w.Code != http.StatusOK {
 		t.Errorf("after the first ended: %d, want 200", w.Code)
+	}
+}
+
+// A tile over the cap says what it left out, from the cache too and in its
+// 304; one under the cap says nothing.
+func TestTileDroppedHeader(t *testing.T) {
+	_, m := kirunaServer(t)
+	s := New(Config{Model: m, Tiles: tiles.Options{MaxFeatures: 20}})
+	dense := tilePathAt(orb.Point{20.2253, 67.8558}, 13)
+	for i := 0; i < 2; i++ { // built, then from the cache
+		w := get(t, s, dense, "Accept-Encoding", "gzip")
+		got := w.Header().Get("X-Tile-Dropped")
+		if !regexp.MustCompile(`(^|, )buildings=[1-9][0-9]*(, |$)`).MatchString(got) {
+			t.Errorf("dense tile, request %d: X-Tile-Dropped %q, want buildings=N", i+1, got)
+		}
+		if !strings.Contains(w.Header().Get("Access-Control-Expose-Headers"), "X-Tile-Dropped") {
+			t.Error("X-Tile-Dropped is not exposed to browsers")
+		}
+		if nm := get(t, s, dense, "If-None-Match", w.Header().Get("ETag")); nm.Code != http.StatusNotModified || nm.Header().Get("X-Tile-Dropped") != got {
+			t.Errorf("304: %d, X-Tile-Dropped %q, want 304 with %q", nm.Code, nm.Header().Get("X-Tile-Dropped"), got)
+		}
+	}
+	if w := get(t, s, tilePathAt(orb.Point{20.2253, 67.8558}, 16)); w.Code != http.StatusOK || w.Header().Get("X-Tile-Dropped") != "" {
+		t.Errorf("z16 (never capped): %d, X-Tile-Dropped %q", w.Code, w.Header().Get("X-Tile-Dropped"))
+	}
+}
+
+func TestDroppedHeader(t *testing.T) {
+	for _, c := range []struct {
+		in   []tiles.Dropped
+		want string
+	}{
+		{[]tiles.Dropped{{Layer: twin.Buildings, Features: 1318}}, "buildings=1318"},
+		{[]tiles.Dropped{{Layer: twin.Buildings, Features: 5}, {Layer: twin.Infrastructure, Features: 20}}, "buildings=5, infrastructure=20"},
+	} {
+		if got := droppedHeader(c.in); got != c.want {
+			t.Errorf("droppedHeader(%v) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }

@@ -34,7 +34,7 @@ var (
 	hdrNoCache    = []string{"no-cache"}
 	hdrVaryAE     = []string{"Accept-Encoding"}
 	hdrCORSAny    = []string{"*"}
-	hdrExposeETag = []string{"ETag"}
+	hdrExposeETag = []string{"ETag, X-Tile-Dropped"}
 )
 
 func (s *Server) tileRoutes() {
@@ -116,6 +116,9 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, z, x, y int) 
 	h["Access-Control-Allow-Origin"] = hdrCORSAny
 	h["Access-Control-Expose-Headers"] = hdrExposeETag
 	h["Etag"] = []string{t.ETag}
+	if len(t.Dropped) > 0 {
+		h["X-Tile-Dropped"] = []string{droppedHeader(t.Dropped)}
+	}
 	if etagMatches(r.Header.Get("If-None-Match"), t.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -133,6 +136,21 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, z, x, y int) 
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(t.Data)
 	}
+}
+
+// droppedHeader is X-Tile-Dropped's value: "buildings=1318", or for
+// several layers "buildings=1318, infrastructure=20".
+func droppedHeader(ds []tiles.Dropped) string {
+	var b strings.Builder
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(d.Layer))
+		b.WriteByte('=')
+		b.WriteString(strconv.Itoa(d.Features))
+	}
+	return b.String()
 }
 
 // parseTileCoords reads z, x and "y.mvt" from a tile path.
