@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -219,48 +221,66 @@ func (s *Server) Scene() *scenes.Scene { return s.scene.Load() }
 // ServeHTTP serves every route behind panic recovery, JSON errors and
 // request metrics.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h, pattern := s.mux.Handler(r)
-	if r.URL.Path == "/" && r.Method == http.MethodGet && wantsLandingJSON(r) {
-		h, pattern = http.HandlerFunc(s.handleLanding), "GET / (OGC API landing page)" // features.go
-	} else {
-		h = s.mux // ServeMux.ServeHTTP sets the path values ({id}, {z}…); Handler alone does not
-	}
-	if pattern == "" {
-		pattern = "unmatched"
-	}
-	w = &jsonErrors{ResponseWriter: w, all: pattern == "unmatched"}
 	start := time.Now()
 	// A forwarded header from anyone but a trusted proxy is dropped here,
 	// so that no handler can be led by it (origin, client address).
 	client := s.cfg.TrustedProxies.Sanitize(r)
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, gzip: acceptsGzip(r.Header)}
+	var h http.Handler
+	var route *routeMetrics
+	z, x, y, isTile := tileRequest(r)
+	switch {
+	case isTile:
+		// The path a map asks for most, served without the mux's two
+		// lookups: what the mux would route to handleTile, with the
+		// coordinates already read (tiles.go).
+		route = s.metrics.tile
+	case r.URL.Path == "/" && r.Method == http.MethodGet && wantsLandingJSON(r):
+		h, route = http.HandlerFunc(s.handleLanding), s.metrics.route("GET / (OGC API landing page)") // features.go
+	default:
+		_, pattern := s.mux.Handler(r)
+		h = s.mux // ServeMux.ServeHTTP sets the path values ({id}, {z}…); Handler alone does not
+		if pattern == "" {
+			pattern = "unmatched"
+		}
+		// net/http's and the mux's own answers (404, 405, redirects) in JSON.
+		w = &jsonErrors{ResponseWriter: w, all: pattern == "unmatched"}
+		route = s.metrics.route(pattern)
+	}
+	// JSON answers are gzipped when accepted; tiles negotiate their own.
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, gzip: !isTile && acceptsGzip(r.Header)}
 	switch r.URL.Path {
 	case "/healthz", "/readyz", "/ws": // health answers under any load; /ws counts at its handshake
 	default:
 		connlimit.GuardBody(rec, r, s.cfg.Body) // a body that trickles is cut, read or not
-		release, ok := s.inFlight.Acquire(client)
-		if !ok {
+		if !s.inFlight.Enter(client) {
 			rec.Header().Set("Retry-After", "1")
 			rec.Header().Set("Connection", "close") // and net/http reads none of its body
 			writeError(rec, http.StatusTooManyRequests, "too many requests in flight from your address (at most %d); wait for some to finish", s.inFlight.Max())
-			s.metrics.observe(pattern, rec.status, time.Since(start))
+			route.observe(rec.status, time.Since(start))
 			return
 		}
-		defer release()
+		defer s.inFlight.Leave(client)
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			s.cfg.Logger.Error("panic serving a request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			if !rec.wrote {
-				writeError(rec, http.StatusInternalServerError, "internal error; it has been logged")
-			}
-		}
-		s.metrics.observe(pattern, rec.status, time.Since(start))
-	}()
+	defer s.finish(rec, r, route, start)
+	if isTile {
+		s.serveTile(rec, r, z, x, y)
+		return
+	}
 	h.ServeHTTP(rec, r)
+}
+
+// finish recovers a handler's panic and counts the request.
+func (s *Server) finish(rec *statusRecorder, r *http.Request, route *routeMetrics, start time.Time) {
+	if p := recover(); p != nil {
+		if p == http.ErrAbortHandler {
+			panic(p)
+		}
+		s.cfg.Logger.Error("panic serving a request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		if !rec.wrote {
+			writeError(rec, http.StatusInternalServerError, "internal error; it has been logged")
+		}
+	}
+	route.observe(rec.status, time.Since(start))
 }
 
 type statusRecorder struct {
@@ -288,9 +308,27 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 // upgrades, flushes, deadlines).
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// httpMetrics counts requests by route and status code. The handles of
+// each route (and each of its codes) are looked up once and kept, so that
+// a request pays no label hashing.
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	routes   sync.Map // route pattern → *routeMetrics
+	tile     *routeMetrics
+}
+
+type routeMetrics struct {
+	name     string
+	m        *httpMetrics
+	duration atomic.Pointer[prometheus.Observer] // made on the first request
+	mu       sync.Mutex                          // serialises adding to codes
+	codes    atomic.Pointer[[]codeCounter]       // copied on write; a route sees few codes
+}
+
+type codeCounter struct {
+	code int
+	c    prometheus.Counter
 }
 
 func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
@@ -304,10 +342,52 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 		}, []string{"route"}),
 	}
 	reg.MustRegister(m.requests, m.duration)
+	m.tile = m.route(tileRoute)
 	return m
 }
 
-func (m *httpMetrics) observe(route string, code int, d time.Duration) {
-	m.requests.WithLabelValues(route, fmt.Sprint(code)).Inc()
-	m.duration.WithLabelValues(route).Observe(d.Seconds())
+// route returns the handles of a route pattern, made on its first request
+// (no series appears before a request, as with WithLabelValues).
+func (m *httpMetrics) route(pattern string) *routeMetrics {
+	if rm, ok := m.routes.Load(pattern); ok {
+		return rm.(*routeMetrics)
+	}
+	rm, _ := m.routes.LoadOrStore(pattern, &routeMetrics{name: pattern, m: m})
+	return rm.(*routeMetrics)
+}
+
+func (rm *routeMetrics) observe(code int, d time.Duration) {
+	rm.counter(code).Inc()
+	o := rm.duration.Load()
+	if o == nil {
+		h := rm.m.duration.WithLabelValues(rm.name) // the same series whoever makes it first
+		o = &h
+		rm.duration.Store(o)
+	}
+	(*o).Observe(d.Seconds())
+}
+
+func (rm *routeMetrics) counter(code int) prometheus.Counter {
+	if cs := rm.codes.Load(); cs != nil {
+		for _, cc := range *cs {
+			if cc.code == code {
+				return cc.c
+			}
+		}
+	}
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	var next []codeCounter
+	if cs := rm.codes.Load(); cs != nil {
+		for _, cc := range *cs {
+			if cc.code == code {
+				return cc.c
+			}
+		}
+		next = append(next, *cs...)
+	}
+	c := rm.m.requests.WithLabelValues(rm.name, strconv.Itoa(code))
+	next = append(next, codeCounter{code, c})
+	rm.codes.Store(&next)
+	return c
 }

@@ -34,7 +34,7 @@ var (
 	hdrNoCache    = []string{"no-cache"}
 	hdrVaryAE     = []string{"Accept-Encoding"}
 	hdrCORSAny    = []string{"*"}
-	hdrExposeETag = []string{"ETag"}
+	hdrExposeETag = []string{"ETag, X-Tile-Dropped"}
 )
 
 func (s *Server) tileRoutes() {
@@ -65,12 +65,40 @@ func (s *Server) tileRoutes() {
 // Tiler returns the tiles the server serves.
 func (s *Server) Tiler() *tiles.Tiler { return s.tiles }
 
+// tileRoute is the tile route's pattern, as the metrics name it.
+const tileRoute = "GET /tiles/{z}/{x}/{file}"
+
 func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 	z, x, y, err := parseTileCoords(r.PathValue("z"), r.PathValue("x"), r.PathValue("file"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	s.serveTile(w, r, z, x, y)
+}
+
+// tileRequest reads a well-formed tile request, GET or HEAD
+// /tiles/{z}/{x}/{y}.mvt, for ServeHTTP's way round the mux. Anything else,
+// a bad tile path included, is left to the mux (and so to handleTile's
+// error).
+func tileRequest(r *http.Request) (z, x, y int, ok bool) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead || r.URL.RawPath != "" {
+		return 0, 0, 0, false
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/tiles/")
+	if !ok {
+		return 0, 0, 0, false
+	}
+	zs, rest, ok1 := strings.Cut(rest, "/")
+	xs, file, ok2 := strings.Cut(rest, "/")
+	if !ok1 || !ok2 {
+		return 0, 0, 0, false
+	}
+	z, x, y, err := parseTileCoords(zs, xs, file) // digits only: a clean path
+	return z, x, y, err == nil
+}
+
+func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, z, x, y int) {
 	gz := acceptsGzip(r.Header)
 	t, err := s.tiles.Get(z, x, y, gz)
 	if errors.Is(err, tiles.ErrOutOfRange) {
@@ -88,6 +116,9 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 	h["Access-Control-Allow-Origin"] = hdrCORSAny
 	h["Access-Control-Expose-Headers"] = hdrExposeETag
 	h["Etag"] = []string{t.ETag}
+	if len(t.Dropped) > 0 {
+		h["X-Tile-Dropped"] = []string{droppedHeader(t.Dropped)}
+	}
 	if etagMatches(r.Header.Get("If-None-Match"), t.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -105,6 +136,21 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(t.Data)
 	}
+}
+
+// droppedHeader is X-Tile-Dropped's value: "buildings=1318", or for
+// several layers "buildings=1318, infrastructure=20".
+func droppedHeader(ds []tiles.Dropped) string {
+	var b strings.Builder
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(d.Layer))
+		b.WriteByte('=')
+		b.WriteString(strconv.Itoa(d.Features))
+	}
+	return b.String()
 }
 
 // parseTileCoords reads z, x and "y.mvt" from a tile path.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiruna-twin/kiruna-twin/internal/load"
 	"github.com/kiruna-twin/kiruna-twin/scenes/synth"
-	"github.com/kiruna-twin/kiruna-twin/server/internal/load"
 	"github.com/kiruna-twin/kiruna-twin/tiles"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"

@@ -2,9 +2,7 @@ package tiles_test
 
 import (
 	"bytes"
-
 	"fmt"
-	"github.com/klauspost/compress/gzip"
 	"math"
 	"runtime"
 	"slices"
@@ -17,8 +15,11 @@ import (
 	"github.com/kiruna-twin/kiruna-twin/scenes/synth"
 	"github.com/kiruna-twin/kiruna-twin/tiles"
 	"github.com/kiruna-twin/kiruna-twin/twin"
+	"github.com/klauspost/compress/gzip"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
+	"github.com/paulmach/orb/planar"
 )
 
 // benchModels are loaded once per process: the 1,000,000-building city
@@ -227,6 +228,107 @@ func BenchmarkGzipLevels(b *testing.B) {
 				}
 				b.ReportMetric(100*float64(buf.Len())/float64(len(raw)), "%-of-raw")
 			})
+		}
+	}
+}
+
+// BenchmarkDenseTiles1M reports what the per-tile cap keeps of a dense
+// city of 1,000,000 buildings at z12 to z14 (the cap's default of 10,000
+// features a layer): the tiles over the cap, the buildings they hold of
+// those whose boxes meet them, and the share of the footprint area (what a
+// zoomed-out view shows) they keep. The city is synth.City's, its
+// buildings drawn 4.5 times nearer its centre (footprints as generated,
+// overlapping), so that its z14 tiles hold up to about 13,000 buildings:
+// synth.City's own spacing puts at most 650 in a z14 tile, which no cap
+// touches. One op encodes every tile of the city at those zooms.
+//
+//	go test ./tiles -run '^$' -bench DenseTiles1M -benchtime 1x
+func BenchmarkDenseTiles1M(b *testing.B) {
+	fs := synth.City(1_000_000, 1, centre)
+	const k = 4.5
+	for _, f := range fs {
+		p := f.Geometry.(orb.Polygon)
+		c := p.Bound().Center()
+		d := orb.Point{(c[0]-centre[0])/k + centre[0] - c[0], (c[1]-centre[1])/k + centre[1] - c[1]}
+		for _, r := range p {
+			for i := range r {
+				r[i] = orb.Point{r[i][0] + d[0], r[i][1] + d[1]}
+			}
+		}
+	}
+	m := twin.NewModel()
+	if err := m.Load(fs); err != nil {
+		b.Fatal(err)
+	}
+	tl := tiles.New(m, tiles.Options{CacheBytes: -1})
+	defer tl.Close()
+	tl.Warm()
+	snap := m.Snapshot()
+	area := make(map[string]float64, len(fs))
+	for _, f := range fs {
+		area[f.ID] = planar.Area(f.Mercator())
+	}
+	for i := 0; i < b.N; i++ {
+		for z := 12; z <= 14; z++ {
+			var capped, nonEmpty, metSum, heldSum, worst int
+			var keptArea, metArea float64
+			worstTile := ""
+			for _, c := range TilesOver(snap.Bound(twin.Buildings), z, 1<<20) {
+				x, y := c[1], c[2]
+				raw, err := tl.Encode(z, x, y)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if raw == nil {
+					continue
+				}
+				nonEmpty++
+				ls, err := mvt.Unmarshal(raw)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var held []string
+				for _, l := range ls {
+					if l.Name == string(twin.Buildings) {
+						for _, f := range l.Features {
+							held = append(held, f.Properties["id"].(string))
+						}
+					}
+				}
+				if len(held) < 9_000 { // far from the cap
+					continue
+				}
+				tb := tiles.MercatorBound(z, x, y, 0)
+				met, ma := 0, 0.0
+				snap.Search(twin.Buildings, maptile.New(uint32(x), uint32(y), maptile.Zoom(z)).Bound(), func(f *twin.Feature) bool {
+					if f.Mercator().Bound().Intersects(tb) {
+						met++
+						ma += area[f.ID]
+					}
+					return true
+				})
+				if met <= 10_000 {
+					continue
+				}
+				capped++
+				ka := 0.0
+				for _, id := range held {
+					ka += area[id]
+				}
+				metSum += met
+				heldSum += len(held)
+				keptArea += ka
+				metArea += ma
+				if met-len(held) > worst {
+					worst, worstTile = met-len(held), fmt.Sprintf("%d/%d/%d: %d of %d, %.1f %% of the area", z, x, y, len(held), met, 100*ka/ma)
+				}
+			}
+			if capped == 0 {
+				b.Logf("z%d: %d non-empty tiles, none over the cap", z, nonEmpty)
+				continue
+			}
+			b.Logf("z%d: %d non-empty tiles, %d over the cap: they hold %d of the %d buildings meeting them (%.1f %%) and %.1f %% of their area; most left out: %s",
+				z, nonEmpty, capped, heldSum, metSum, 100*float64(heldSum)/float64(metSum), 100*keptArea/metArea, worstTile)
 		}
 	}
 }

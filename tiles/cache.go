@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
 )
 
@@ -20,6 +21,16 @@ type Tile struct {
 	ETag string
 	// Size is the length of the plain MVT.
 	Size int
+	// Dropped lists the layers whose features meeting the tile were more
+	// than Options.MaxFeatures, and how many of those the tile leaves out
+	// (the smallest). Nil when nothing was left out.
+	Dropped []Dropped
+}
+
+// Dropped is what the per-tile cap left out of one layer of a tile.
+type Dropped struct {
+	Layer    twin.Layer
+	Features int
 }
 
 // Empty reports whether the tile holds no feature.

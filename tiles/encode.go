@@ -44,6 +44,8 @@ type encoder struct {
 
 	cx, cy int32 // the geometry cursor
 	x, y   int   // the tile being written
+
+	dropped []Dropped // of the last tile encoded
 }
 
 type ipt struct{ x, y int32 }
@@ -60,10 +62,12 @@ func newEncoder(o Options) *encoder {
 }
 
 // encode returns the MVT bytes of tile z/x/y of the prepared layers, in
-// e's buffer (valid until the next call), or nil when no feature meets it.
+// e's buffer (valid until the next call), or nil when no feature meets it;
+// e.dropped then says what the per-tile cap left out.
 func (e *encoder) encode(layers []*layerData, z, x, y int) []byte {
 	e.tile = e.tile[:0]
 	e.x, e.y = x, y
+	e.dropped = e.dropped[:0]
 	n := float64(uint64(1) << z)
 	mb := MercatorBound(z, x, y, e.o.Buffer)
 	t := xform{s: Extent * n, ox: float64(x) * Extent, oy: float64(y) * Extent}
@@ -86,11 +90,27 @@ func (e *encoder) encode(layers []*layerData, z, x, y int) []byte {
 		if len(e.cands) == 0 {
 			continue
 		}
+		limit := len(e.cands)
 		if z < e.o.MaxZoom && !d.spec.Labels && len(e.cands) > e.o.MaxFeatures {
+			// Too many: the smallest go first (see largestFirst), and
+			// the cap counts the features written, not those found.
 			slices.SortFunc(e.cands, largestFirst)
-			e.cands = e.cands[:e.o.MaxFeatures]
+			limit = e.o.MaxFeatures
 		}
-		e.layer(d, z, t, clipBox)
+		if left := e.layer(d, z, t, clipBox, limit); left > 0 {
+			// What the cap left out, counted where a viewer would miss
+			// it: on the tile itself, not only in its buffer.
+			tb := MercatorBound(z, x, y, 0)
+			n := 0
+			for _, f := range e.cands[len(e.cands)-left:] {
+				if f.bound.Intersects(tb) {
+					n++
+				}
+			}
+			if n > 0 {
+				e.dropped = append(e.dropped, Dropped{Layer: d.layer, Features: n})
+			}
+		}
 	}
 	if len(e.tile) == 0 {
 		return nil
@@ -98,8 +118,9 @@ func (e *encoder) encode(layers []*layerData, z, x, y int) []byte {
 	return e.tile
 }
 
-// layer writes one layer of the candidates in e.cands.
-func (e *encoder) layer(d *layerData, z int, t xform, clipBox orb.Bound) {
+// layer writes one layer of the candidates in e.cands, at most limit
+// features that draw, and returns how many candidates it did not reach.
+func (e *encoder) layer(d *layerData, z int, t xform, clipBox orb.Bound, limit int) (left int) {
 	e.feats = e.feats[:0]
 	e.stamp++
 	if len(e.keyLocal) < len(d.keys) {
@@ -113,7 +134,11 @@ func (e *encoder) layer(d *layerData, z int, t xform, clipBox orb.Bound) {
 		e.valStamp = make([]uint32, d.shared)
 	}
 	count := 0
-	for _, f := range e.cands {
+	for i, f := range e.cands {
+		if count == limit {
+			left = len(e.cands) - i
+			break
+		}
 		if !e.geometry(f, z, t, clipBox) {
 			continue
 		}
@@ -141,7 +166,7 @@ func (e *encoder) layer(d *layerData, z int, t xform, clipBox orb.Bound) {
 		count++
 	}
 	if count == 0 {
-		return
+		return left
 	}
 	tl := e.tail[:0]
 	for _, k := range e.usedKeys {
@@ -167,6 +192,7 @@ func (e *encoder) layer(d *layerData, z int, t xform, clipBox orb.Bound) {
 	b = append(b, e.feats...)
 	b = append(b, e.tail...)
 	e.tile = b
+	return left
 }
 
 // featureTags writes f's tags, as indices into the layer's local tables,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 	"github.com/paulmach/orb/simplify"
 	"github.com/tidwall/rtree"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -45,6 +46,7 @@ type feat struct {
 	size   float64   // the larger side of bound
 	typ    geomType
 	keep   bool     // never dropped by generalisation (points, landmarks)
+	area   float32  // what the per-tile cap ranks by (see rankArea)
 	tags   []uint32 // pairs: index into layerData.keys, index into layerData.values
 }
 
@@ -377,6 +379,7 @@ func prepareFeature(f *twin.Feature, spec twin.LayerSpec, o Options, reuse map[*
 	}
 	pf.bound = g.Bound()
 	pf.size = max(pf.bound.Max[0]-pf.bound.Min[0], pf.bound.Max[1]-pf.bound.Min[1])
+	pf.area = rankArea(pf.geom, pf.typ)
 	pf.keep = pf.typ == geomPoint || spec.Labels
 	if h, ok := reuse[f]; ok {
 		pf.simpl, pf.pieces = h.simpl, h.pieces
@@ -444,11 +447,26 @@ func simplifyPerZoom(g orb.Geometry, o Options) []orb.Geometry {
 	return out
 }
 
-// largestFirst orders candidates for the per-tile cap: larger first, then
-// by id so that the choice is stable.
+// largestFirst orders candidates for the per-tile cap: the largest area
+// first (tippecanoe's --drop-smallest-as-needed drops the smallest), then
+// by id so that the choice is stable and the same in neighbouring tiles.
 func largestFirst(a, b *feat) int {
-	if c := cmp.Compare(b.size, a.size); c != 0 {
+	if c := cmp.Compare(b.area, a.area); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.f.ID, b.f.ID)
+}
+
+// rankArea is what a feature weighs against the per-tile cap, in the
+// Mercator unit square: a polygon its area (holes taken out), a line the
+// square on its length, a point nothing.
+func rankArea(g orb.Geometry, typ geomType) float32 {
+	switch typ {
+	case geomPolygon:
+		return float32(planar.Area(g))
+	case geomLine:
+		l := planar.Length(g)
+		return float32(l * l)
+	}
+	return 0
 }

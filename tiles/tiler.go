@@ -244,6 +244,9 @@ func (t *Tiler) build(z, x, y int, gzipped bool, epoch uint64) (*Tile, error) {
 	e := t.getEncoder()
 	raw := e.encode(st.prepared(), z, x, y)
 	tile := &Tile{Size: len(raw), ETag: etag(raw), Gzipped: gzipped || t.cache != nil}
+	if len(e.dropped) > 0 {
+		tile.Dropped = slices.Clone(e.dropped)
+	}
 	if len(raw) > 0 {
 		if tile.Gzipped {
 			tile.Data = t.gzip(raw)
@@ -271,7 +274,7 @@ func plainIfNeeded(tile *Tile, gzipped bool) (*Tile, error) {
 	if _, err := io.Copy(buf, r); err != nil {
 		return nil, fmt.Errorf("tiles: reading a cached tile: %w", err)
 	}
-	return &Tile{Data: buf.Bytes(), ETag: tile.ETag, Size: tile.Size}, nil
+	return &Tile{Data: buf.Bytes(), ETag: tile.ETag, Size: tile.Size, Dropped: tile.Dropped}, nil
 }
 
 func etag(raw []byte) string {

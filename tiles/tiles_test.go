@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -397,7 +398,7 @@ func checkMembership(t *testing.T, tl *tiles.Tiler, snap *twin.Snapshot, o tiles
 	pixel := 1 / (tiles.TileSize * math.Exp2(float64(z)))
 	type cand struct {
 		f    *twin.Feature
-		size float64
+		area float32
 		must bool
 	}
 	var cands []cand
@@ -419,21 +420,39 @@ func checkMembership(t *testing.T, tl *tiles.Tiler, snap *twin.Snapshot, o tiles
 		// A feature must be there when a real part of it lies inside the
 		// buffered tile (its clipped area is above a square unit).
 		clipped := clipArea(f.Mercator(), mb) * math.Pow(tiles.Extent*math.Exp2(float64(z)), 2)
-		cands = append(cands, cand{f, size, clipped > 4})
+		cands = append(cands, cand{f, float32(planar.Area(f.Mercator())), clipped > 4})
 	}
 	if z < o.MaxZoom && len(cands) > o.MaxFeatures {
+		// The cap keeps the largest by area and counts what it writes:
+		// no feature held while a larger one that draws is missing, and
+		// the tile full when enough draw.
 		sort.Slice(cands, func(i, j int) bool {
-			if cands[i].size != cands[j].size {
-				return cands[i].size > cands[j].size
+			if cands[i].area != cands[j].area {
+				return cands[i].area > cands[j].area
 			}
 			return cands[i].f.ID < cands[j].f.ID
 		})
-		for _, c := range cands[o.MaxFeatures:] {
+		if len(got) > o.MaxFeatures {
+			t.Errorf("z%d/%d/%d holds %d buildings, more than the cap of %d", z, x, y, len(got), o.MaxFeatures)
+		}
+		smallest, draw := -1, 0
+		for i, c := range cands {
 			if got[c.f.ID] {
-				t.Errorf("z%d/%d/%d holds %s beyond the cap", z, x, y, c.f.ID)
+				smallest = i
+			}
+			if c.must {
+				draw++
 			}
 		}
-		cands = cands[:o.MaxFeatures]
+		for _, c := range cands[:max(smallest, 0)] {
+			if c.must && !got[c.f.ID] {
+				t.Errorf("z%d/%d/%d lacks %s although it holds a smaller one", z, x, y, c.f.ID)
+			}
+		}
+		if draw >= o.MaxFeatures && len(got) < o.MaxFeatures {
+			t.Errorf("z%d/%d/%d holds %d buildings, %d drawable: the cap must count what is written", z, x, y, len(got), draw)
+		}
+		return
 	}
 	for _, c := range cands {
 		if c.must && !got[c.f.ID] {
@@ -582,6 +601,126 @@ func TestCap(t *testing.T) {
 	raw, _ = tl.Encode(16, x, y)
 	if n := len(decode(t, raw)["buildings"].Features); n <= 25 {
 		t.Errorf("z16 tile has %d buildings: the cap must not apply at MaxZoom", n)
+	}
+}
+
+// building is a standing building of the given footprint, for the cap's
+// tests.
+func building(id string, g orb.Polygon) *twin.Feature {
+	return &twin.Feature{ID: id, Layer: twin.Buildings, Kind: "house", Geometry: g, Height: 6,
+		Life: twin.Lifespan{From: year(1950)}, Status: twin.Standing}
+}
+
+// TestCapDropsSmallestFirst: over the cap, the smallest by area go first,
+// whatever their boxes (long thin buildings have large boxes and small
+// areas), and the tile says how many it left out.
+func TestCapDropsSmallestFirst(t *testing.T) {
+	x, y := tileAt(centre, 14)
+	mid := lonLat(tiles.MercatorBound(14, x, y, 0).Center()) // the tile is about 920 m wide here
+	var fs []*twin.Feature
+	for i := 0; i < 10; i++ {
+		at := func(row float64) orb.Point { return synth.Offset(mid, float64(i%5)*120-240, row+float64(i/5)*70) }
+		fs = append(fs, building(fmt.Sprintf("big-%d", i), synth.Footprint(at(-250), 40, 40, 0, 0)))  // 1,600 m²
+		fs = append(fs, building(fmt.Sprintf("thin-%d", i), synth.Footprint(at(-35), 100, 4, 0, 0)))  // 400 m², 100 m long
+		fs = append(fs, building(fmt.Sprintf("small-%d", i), synth.Footprint(at(180), 12, 12, 0, 0))) // 144 m²
+	}
+	m := twin.NewModel()
+	if err := m.Load(fs); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		cap     int
+		prefix  []string // the kinds kept
+		dropped int
+	}{
+		{10, []string{"big"}, 20},
+		{20, []string{"big", "thin"}, 10},
+		{30, []string{"big", "thin", "small"}, 0},
+	} {
+		tl := tiles.New(m, tiles.Options{MaxFeatures: c.cap})
+		tile, err := tl.Get(14, x, y, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := ids(decode(t, tile.Data)["buildings"])
+		kinds := map[string]int{}
+		for _, id := range held {
+			kind, _, _ := strings.Cut(id, "-")
+			kinds[kind]++
+		}
+		for _, k := range c.prefix {
+			if kinds[k] != 10 {
+				t.Errorf("cap %d: %d of the 10 %s buildings kept, want all (held %v)", c.cap, kinds[k], k, held)
+			}
+		}
+		if len(held) != min(c.cap, 30) {
+			t.Errorf("cap %d: %d buildings held", c.cap, len(held))
+		}
+		var wantDropped []tiles.Dropped
+		if c.dropped > 0 {
+			wantDropped = []tiles.Dropped{{Layer: twin.Buildings, Features: c.dropped}}
+		}
+		if !slices.Equal(tile.Dropped, wantDropped) {
+			t.Errorf("cap %d: Dropped %v, want %v", c.cap, tile.Dropped, wantDropped)
+		}
+		// The same in the gzipped form the cache holds.
+		gz, err := tl.Get(14, x, y, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(gz.Dropped, wantDropped) {
+			t.Errorf("cap %d: the cached tile's Dropped %v, want %v", c.cap, gz.Dropped, wantDropped)
+		}
+		tl.Close()
+	}
+}
+
+// lonLat is the inverse of Web Mercator on the unit square.
+func lonLat(p orb.Point) orb.Point {
+	return orb.Point{p[0]*360 - 180, math.Atan(math.Sinh(math.Pi*(1-2*p[1]))) * 180 / math.Pi}
+}
+
+// TestCapCountsWhatDraws: features whose boxes meet the tile but whose
+// shapes do not take no place under the cap.
+func TestCapCountsWhatDraws(t *testing.T) {
+	const z = 14
+	x, y := tileAt(centre, z)
+	mb := tiles.MercatorBound(z, x, y, 64) // the buffered tile the index searches
+	side := mb.Max[0] - mb.Min[0]
+	var fs []*twin.Feature
+	// Ten large triangles over the buffered tile's north-east corner
+	// (Mercator's y grows southwards: the corner is (Max x, Min y)),
+	// their boxes over it, their shapes beyond the diagonal that misses it.
+	for i := 0; i < 10; i++ {
+		s, g := side*(0.3+0.01*float64(i)), side*0.02
+		cx, cy := mb.Max[0]+g, mb.Min[1]-g
+		ring := orb.Ring{lonLat(orb.Point{cx - s, cy - s}), lonLat(orb.Point{cx + s, cy + s}), lonLat(orb.Point{cx + s, cy - s})}
+		ring = append(ring, ring[0])
+		if planar.Area(ring) > 0 {
+			slices.Reverse(ring)
+		}
+		fs = append(fs, building(fmt.Sprintf("far-%d", i), orb.Polygon{ring}))
+	}
+	c := lonLat(mb.Center())
+	for i := 0; i < 20; i++ {
+		fs = append(fs, building(fmt.Sprintf("near-%02d", i), synth.Footprint(synth.Offset(c, float64(i%5)*40-80, float64(i/5)*40-80), 10, 10, 0, 0)))
+	}
+	m := twin.NewModel()
+	if err := m.Load(fs); err != nil {
+		t.Fatal(err)
+	}
+	tl := tiles.New(m, tiles.Options{MaxFeatures: 10})
+	defer tl.Close()
+	tile, err := tl.Get(z, x, y, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := ids(decode(t, tile.Data)["buildings"])
+	if len(held) != 10 || !strings.HasPrefix(held[0], "near-") {
+		t.Errorf("held %v, want 10 of the near buildings", held)
+	}
+	if want := []tiles.Dropped{{Layer: twin.Buildings, Features: 10}}; !slices.Equal(tile.Dropped, want) {
+		t.Errorf("Dropped %v, want %v", tile.Dropped, want)
 	}
 }
 

@@ -195,26 +195,43 @@ func (c *Counter) Max() int { return c.max }
 // Acquire takes a place for a; ok is false when a holds max already. Call
 // release exactly once when done.
 func (c *Counter) Acquire(a netip.Addr) (release func(), ok bool) {
+	if !c.Enter(a) {
+		return nil, false
+	}
+	var once sync.Once
+	return func() { once.Do(func() { c.Leave(a) }) }, true
+}
+
+// Enter takes a place for a, without allocating (the per-request path);
+// it is false when a holds max already. Each Enter that is true needs
+// exactly one Leave with the same address.
+func (c *Counter) Enter(a netip.Addr) bool {
 	if c == nil || c.max <= 0 {
-		return func() {}, true
+		return true
 	}
 	key := Key(a)
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m[key] >= c.max {
-		return nil, false
+	n := c.m[key]
+	if n >= c.max {
+		c.mu.Unlock()
+		return false
 	}
-	c.m[key]++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			c.mu.Lock()
-			if c.m[key]--; c.m[key] <= 0 {
-				delete(c.m, key)
-			}
-			c.mu.Unlock()
-		})
-	}, true
+	c.m[key] = n + 1
+	c.mu.Unlock()
+	return true
+}
+
+// Leave gives back the place an Enter took for a.
+func (c *Counter) Leave(a netip.Addr) {
+	if c == nil || c.max <= 0 {
+		return
+	}
+	key := Key(a)
+	c.mu.Lock()
+	if c.m[key]--; c.m[key] <= 0 {
+		delete(c.m, key)
+	}
+	c.mu.Unlock()
 }
 
 // BodyOptions bound how long a request body may take to arrive.

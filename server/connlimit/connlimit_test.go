@@ -122,6 +122,32 @@ func TestCounter(t *testing.T) {
 	}
 }
 
+func TestCounterEnterLeave(t *testing.T) {
+	c := NewCounter(2)
+	a := netip.MustParseAddr("2001:db8::1")
+	sameNet := netip.MustParseAddr("2001:db8::2") // the same /64: one key
+	if !c.Enter(a) || !c.Enter(sameNet) {
+		t.Fatal("the first two places were refused")
+	}
+	if c.Enter(a) {
+		t.Fatal("a third place of one /64 was given")
+	}
+	c.Leave(sameNet)
+	if !c.Enter(a) {
+		t.Fatal("a place left was not given back")
+	}
+	c.Leave(a)
+	c.Leave(a)
+	if len(c.m) != 0 {
+		t.Fatalf("%d addresses still counted after every place was left", len(c.m))
+	}
+	var unbounded *Counter
+	if !unbounded.Enter(a) {
+		t.Fatal("a nil counter refused")
+	}
+	unbounded.Leave(a)
+}
+
 // A body that trickles is cut once it falls below the floor after the
 // grace, whether the handler reads it or answers without reading it (the
 // early 401); a body that arrives in time is read whole.

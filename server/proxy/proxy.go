@@ -81,7 +81,8 @@ func (t *Trusted) Sanitize(r *http.Request) netip.Addr {
 	peer := Peer(r)
 	if !t.Contains(peer) {
 		for _, h := range Headers {
-			r.Header.Del(h)
+			// The names are canonical: a plain delete, no canonicalizing.
+			delete(r.Header, h)
 		}
 		return peer
 	}
