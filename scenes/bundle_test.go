@@ -141,6 +141,7 @@ func FuzzDecodeGeoJSON(f *testing.F) {
 	f.Add([]byte(collection(`{"type":"Feature","id":7,"geometry":{"type":"MultiPolygon","coordinates":[[[[1,2],[3,4],[5,6],[1,2]]]]},"properties":{"from":2025.5,"to":"2030-01"}}`)))
 	f.Add([]byte(collection(`{"type":"Feature","id":"l","geometry":{"type":"LineString","coordinates":[[1,2],[3,4]]},"properties":{"from":"1900","x":[1]}}`)))
 	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"GeometryCollection","geometries":[]}}]}`))
+	f.Add([]byte(collection(`{"type":"Feature","id":"s","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"from":"1900"},"solid":{"type":"MultiPolygon","semantics":["roof"],"coordinates":[[[[1,2,0],[1.1,2,0],[1,2.1,5],[1,2,0]]]]}}`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fs, err := DecodeGeoJSON(data, twin.Buildings)
 		if err != nil {

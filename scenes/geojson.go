@@ -27,6 +27,7 @@ type rawFeature struct {
 	ID         any             `json:"id"`
 	Geometry   json.RawMessage `json:"geometry"`
 	Properties map[string]any  `json:"properties"`
+	Solid      json.RawMessage `json:"solid"` // a foreign member: see solid.go
 }
 
 // DecodeGeoJSON reads a GeoJSON FeatureCollection (RFC 7946) into features
@@ -103,6 +104,11 @@ func decodeFeature(rf *rawFeature, layer twin.Layer) (*twin.Feature, error) {
 		return nil, &twin.FieldError{Field: "geometry", Err: fmt.Errorf("%w: unsupported geometry type %q", ErrBadGeoJSON, g.Type)}
 	}
 	f.Geometry = g.Geometry()
+	if len(rf.Solid) > 0 && string(rf.Solid) != "null" {
+		if f.Solid, f.Surfaces, err = decodeSolid(rf.Solid); err != nil {
+			return nil, err
+		}
+	}
 
 	strs := []struct {
 		name string

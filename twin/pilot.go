@@ -344,6 +344,7 @@ type featureRecord struct {
 	From, To                     time.Time
 	Status, Lineage, Source, Con string
 	Props                        map[string]any
+	Surfaces                     []SurfaceType // one per polygon of Solid
 }
 
 func encodePilot(pl *pilot) ([]byte, error) {
@@ -355,7 +356,7 @@ func encodePilot(pl *pilot) ([]byte, error) {
 		}
 		fr := featureRecord{ID: f.ID, Kind: f.Kind, Name: f.Name, Geometry: g, Height: f.Height, Base: f.Base,
 			From: f.Life.From, To: f.Life.To, Status: string(f.Status), Lineage: f.Lineage, Source: f.Source,
-			Con: string(f.Confidence), Props: f.Props}
+			Con: string(f.Confidence), Props: f.Props, Surfaces: f.Surfaces}
 		if f.Solid != nil {
 			if fr.Solid, err = geomwkb.Marshal(f.Solid, geomwkb.NDR); err != nil {
 				return nil, fmt.Errorf("storing the 3D geometry of %s: %w", f.ID, err)
@@ -383,7 +384,7 @@ func decodePilot(data []byte) (*pilot, error) {
 		}
 		f := &Feature{ID: fr.ID, Layer: Pilots, Kind: fr.Kind, Name: fr.Name, Geometry: g, Height: fr.Height, Base: fr.Base,
 			Life: Lifespan{From: fr.From, To: fr.To}, Status: Status(fr.Status), Lineage: fr.Lineage, Source: fr.Source,
-			Confidence: Confidence(fr.Con), Props: fr.Props}
+			Confidence: Confidence(fr.Con), Props: fr.Props, Surfaces: fr.Surfaces}
 		if len(fr.Solid) > 0 {
 			var s geom.T
 			if s, err = geomwkb.Unmarshal(fr.Solid); err != nil {

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kiruna-twin/kiruna-twin/scenes"
 	"github.com/kiruna-twin/kiruna-twin/scenes/synth"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 )
 
 var noTime time.Time
@@ -88,10 +88,7 @@ func encodeLayer(fs []*twin.Feature) ([]byte, error) {
 		if err := f.Validate(); err != nil {
 			return nil, fmt.Errorf("feature %s: %w", f.ID, err)
 		}
-		gf := geojson.NewFeature(orb.Round(orb.Clone(f.Geometry), 1e7))
-		gf.ID = f.ID
-		gf.Properties = f.Properties(twin.RFC3339Time)
-		b, err := json.Marshal(gf)
+		b, err := scenes.MarshalFeature(f)
 		if err != nil {
 			return nil, err
 		}
