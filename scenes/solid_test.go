@@ -31,7 +31,7 @@ func TestSolidRoundTrip(t *testing.T) {
 	f := &twin.Feature{ID: "s1", Layer: twin.Buildings, Kind: "house",
 		Geometry: orb.Polygon{{{20.1, 67.1}, {20.1001, 67.1}, {20.1001, 67.1001}, {20.1, 67.1}}},
 		Height:   7.25, Life: twin.Lifespan{From: twin.FromDecimalYear(1912)},
-		Solid:    mp, Surfaces: []twin.SurfaceType{twin.GroundSurface, twin.WallSurface, twin.RoofSurface}}
+		Solid: mp, Surfaces: []twin.SurfaceType{twin.GroundSurface, twin.WallSurface, twin.RoofSurface}}
 	line, err := MarshalFeature(f)
 	if err != nil {
 		t.Fatal(err)
