@@ -175,6 +175,7 @@ const (
 	building
 	road
 	rail
+	buildingPart // building:part=*, drawn in 3D as part of its building (roofs.go)
 )
 
 type way struct {
@@ -356,6 +357,8 @@ func classify(t posm.Tags) wayKind {
 	switch {
 	case isBuilding(t):
 		return building
+	case t.Find("building:part") != "" && t.Find("building:part") != "no":
+		return buildingPart
 	case t.Find("highway") != "" && !notRoads[t.Find("highway")] && t.Find("area") != "yes":
 		return road
 	case railways[t.Find("railway")] && t.Find("area") != "yes":
@@ -390,6 +393,7 @@ func (b *builder) build() {
 			blds = append(blds, f)
 		}
 	}
+	b.shapes(blds) // roofs.go: roofs and building parts in 3D
 	byID := func(a, c *twin.Feature) int { return cmp.Compare(a.ID, c.ID) }
 	slices.SortFunc(blds, byID)
 	slices.SortFunc(infra, byID)
@@ -490,6 +494,7 @@ func (b *builder) buildingRelation(r *posm.Relation) *twin.Feature {
 // Tags kept as properties besides those the twin reads.
 var keptTags = []string{
 	"building", "building:levels", "height", "min_height", "start_date", "end_date",
+	"roof:shape", "roof:height", "roof:levels", "roof:orientation",
 	"addr:street", "addr:housenumber", "addr:postcode", "addr:city",
 	"highway", "railway", "ref", "bridge", "tunnel", "layer", "service", "usage", "electrified", "maxspeed", "surface", "oneway",
 	"wikidata", "wikipedia", "name:sv", "name:en", "name:se", "name:fi",
