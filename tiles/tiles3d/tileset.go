@@ -241,4 +241,3 @@ func encodeTileset(root *node, version string) ([]byte, error) {
 	ts.Root.GeometricError = max(ts.Root.GeometricError, 0)
 	return json.Marshal(ts)
 }
-
