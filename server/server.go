@@ -50,6 +50,7 @@ type Server struct {
 	scene   atomic.Pointer[scenes.Scene]
 	metrics *httpMetrics
 	tiles   *tiles.Tiler                    // follows cfg.Model; see tiles.go
+	tiles3d *tilesets3D                     // 3D Tiles; see tiles3d.go
 	static  *staticFiles                    // the viewer; see static.go
 	live    *liveState                      // sensors, readings, /ws; see live.go
 	pilots  atomic.Pointer[twin.PilotStore] // see pilots.go
@@ -74,6 +75,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newHTTPMetrics(cfg.Registry), limiter: newTenantLimiter(cfg.RateLimit)}
 	s.tiles = tiles.New(cfg.Model, cfg.Tiles)
+	s.tiles3d = newTilesets3D(s)
 	s.static = mustStaticFiles()
 	s.live = newLiveState(s)
 	s.routes()
@@ -106,6 +108,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/scene", s.handleScene)
 	s.tileRoutes()                                                        // tiles.go
+	s.tiles3DRoutes()                                                     // tiles3d.go
 	s.featureRoutes()                                                     // features.go
 	s.liveRoutes()                                                        // live.go: sensors, readings, /ws
 	s.pilotRoutes()                                                       // pilots.go: companies' overlays

@@ -30,6 +30,8 @@ Usage:
   kiruna-twin tenant list --data DIR
   kiruna-twin import [--osm FILE] [--cityjson FILE] [--geojson FILE] --out DIR [--title T]
                                      import data into a scene bundle for --scene
+  kiruna-twin export --3dtiles DIR [--scene DIR]
+                                     write the buildings as a 3D Tiles 1.1 tileset
 
 Run "kiruna-twin serve --help" for the server's flags, "kiruna-twin import --help" for the importer's.
 `
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = tenantCmd(args, stdout, stderr) // tenant.go
 	case "import":
 		err = importCmd(ctx, args, stdout, stderr) // import.go
+	case "export":
+		err = exportCmd(args, stdout, stderr) // export.go
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
