@@ -44,6 +44,9 @@ func Generate() (map[string][]byte, error) {
 	layers := map[twin.Layer][]*twin.Feature{}
 	layers[twin.Landmarks] = landmarkFeatures(lms)
 	placed := placedBuildings(lm)
+	if err := shapeLandmarks(placed); err != nil { // shapes.go: the landmarks in LoD2
+		return nil, err
+	}
 	occ := &occupancy{}
 	for _, f := range placed {
 		occ.take(f.Geometry)
