@@ -208,6 +208,9 @@ async function boot() {
     return fs[0];
   };
   const onClick = (m) => (ev) => {
+    // A building drawn as a mesh (meshes.js) is not in the vector layers.
+    const hit = m === map && meshes && meshes.pick(ev.point);
+    if (hit) return openStory(hit.layer, hit.id, null);
     const f = pickFeature(m, ev.point);
     if (!f) {
       closePanels();
@@ -250,6 +253,7 @@ async function boot() {
 
   // --- tiles changed on the server
   function invalidate(bbox) {
+    if (meshes) meshes.reload().catch((err) => console.warn('meshes:', err));
     for (const m of maps()) {
       const src = m.getSource('twin');
       if (!src) continue;
@@ -448,8 +452,18 @@ async function boot() {
     if (map.queryRenderedFeatures({ layers: ['buildings', 'buildings-planned'].filter((l) => map.getLayer(l)) }).length) {
       metrics.firstBuildingsMs = performance.now();
       map.off('render', throttledFirst);
+      startMeshes();
     }
   };
+  // The buildings with a 3D shape (meshes.js, three.js) are loaded once the
+  // first extrusions are drawn, so that they never delay the opening view.
+  let meshes = null;
+  function startMeshes() {
+    import('./meshes.js').then(({ Meshes }) => {
+      meshes = new Meshes(map, maplibre, { metrics });
+      return meshes.start('pilots-line');
+    }).catch((err) => console.warn('meshes:', err));
+  }
   let lastCheck = 0;
   const throttledFirst = () => {
     const tnow = performance.now();
@@ -487,6 +501,7 @@ async function boot() {
     compare: { open: (a, b) => compare.open(a, b), close: () => compare.close(), on: () => compare.isOn(), map: () => compare.mapB, year: () => compare.yearB, setYear: (y) => compare.setYearB(y) },
     live: { sensors: () => [...live.sensors.values()], connected: () => !!(live.ws && live.ws.readyState === 1), updates: () => live.updates },
     openStory: (layer, id) => openStory(layer, id, null),
+    meshes: { loaded: () => !!(meshes && meshes.loaded), features: (y) => (meshes ? meshes.features(y) : []), pick: (x, y) => (meshes ? meshes.pick({ x, y }) : null) },
     story: () => (story.current ? { layer: story.current.layer, id: story.current.id, loading: story.current.loading, sites: story.current.sites.map((x) => x.id) } : null),
   };
   document.body.dataset.ready = '1';
