@@ -573,6 +573,43 @@ func TestViewer(t *testing.T) {
 		}
 	})
 
+	t.Run("a company's CityJSON LoD2 house shows its roof", func(t *testing.T) {
+		v.t = t
+		if tenantErr != nil {
+			t.Fatal(tenantErr)
+		}
+		house, err := os.ReadFile("../../scenes/cityjson/testdata/lod2_house.city.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		eval[bool](v, `(twin.map.jumpTo({center: [20.29889, 67.84996], zoom: 17, pitch: 0, bearing: 0}), true)`)
+		v.idle()
+		req, _ := http.NewRequest(http.MethodPut, base+"/api/pilots/villa", bytes.NewReader(house))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/city+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("PUT the pilot: %d", resp.StatusCode)
+		}
+		// The viewer hears of it (invalidate) and loads the mesh; it stands
+		// from its upload on.
+		v.waitFor(`twin.meshes.features(2040).includes('pilot:villa:villa')`, 15*time.Second)
+		eval[float64](v, `twin.setYear(twin.scene.timeline.now + 0.1)`)
+		eval[bool](v, `(document.getElementById('story-close').click(), twin.map.jumpTo({center: [20.29889, 67.84996], zoom: 19.2, pitch: 60, bearing: 55}), true)`)
+		v.idle()
+		v.screenshot("7-pilot-lod2-roof")
+		eval[bool](v, `(twin.map.jumpTo({center: [20.29889, 67.84996], zoom: 19, pitch: 0, bearing: 0}), true)`)
+		v.idle()
+		hit := eval[map[string]any](v, `(() => { const c = twin.map.getCanvas(); return twin.meshes.pick(c.clientWidth / 2, c.clientHeight / 2) || {}; })()`)
+		if hit["id"] != "pilot:villa:villa" || hit["layer"] != "pilots" {
+			t.Errorf("the mesh under the house's centre is %v", hit)
+		}
+	})
+
 	t.Run("every string translated", func(t *testing.T) {
 		v.t = t
 		keysSV := eval[[]string](v, `twin.i18nKeys('sv')`)

@@ -13,8 +13,8 @@
 //
 // Each content is placed in MapLibre's Mercator world by the tile's
 // transform into ECEF and a local linear map from ECEF to Mercator at the
-// tile's origin (a tile is a few hundred metres: the error is under a
-// centimetre); the camera's matrices are taken relative to a centre, so
+// tile's origin (a content tile is at most a few hundred metres across:
+// the error is about a centimetre); the camera's matrices are taken relative to a centre, so
 // that the GPU's float32 sees small numbers.
 import * as THREE from '../lib/three/three.module.min.js';
 import { GLTFLoader } from '../lib/three/addons/loaders/GLTFLoader.js';
@@ -42,21 +42,29 @@ function lonLatOf(x, y, z) {
   return [Math.atan2(y, x) * 180 / Math.PI, lat * 180 / Math.PI];
 }
 
-// enuToMercator maps ECEF points near origin o (a Vector3) to MapLibre's
-// Mercator world: east, north, up at o, scaled to Mercator units.
+// ecefToMercator maps ECEF points near o (a Vector3) to MapLibre's
+// Mercator world, linearly: the map from metres east and north on the
+// WGS84 ellipsoid to Mercator x and y at o's latitude (which is not
+// MapLibre's metre, a sphere's: 0.4 % apart at Kiruna), and up in
+// MapLibre's metres, as the extrusions' heights are.
 function ecefToMercator(maplibre, o) {
   const [lon, lat] = lonLatOf(o.x, o.y, o.z);
   const mc = maplibre.MercatorCoordinate.fromLngLat([lon, lat], 0);
-  const s = mc.meterInMercatorCoordinateUnits();
   const la = lat * Math.PI / 180, lo = lon * Math.PI / 180;
+  const sin = Math.sin(la), cos = Math.cos(la);
+  const w = 1 - E2 * sin * sin;
+  const N = WGS84_A / Math.sqrt(w); // radius of curvature east-west
+  const M = WGS84_A * (1 - E2) / (w * Math.sqrt(w)); // north-south
+  const sx = 1 / (2 * Math.PI * N * cos), sy = 1 / (2 * Math.PI * M * cos);
+  const sz = mc.meterInMercatorCoordinateUnits();
   const east = [-Math.sin(lo), Math.cos(lo), 0];
-  const north = [-Math.sin(la) * Math.cos(lo), -Math.sin(la) * Math.sin(lo), Math.cos(la)];
-  const up = [Math.cos(la) * Math.cos(lo), Math.cos(la) * Math.sin(lo), Math.sin(la)];
-  // Rows: Mercator x = east·s, y = −north·s (y runs south), z = up·s.
+  const north = [-sin * Math.cos(lo), -sin * Math.sin(lo), cos];
+  const up = [cos * Math.cos(lo), cos * Math.sin(lo), sin];
+  // Rows: Mercator x = east·sx, y = −north·sy (y runs south), z = up·sz.
   const m = new THREE.Matrix4().set(
-    east[0] * s, east[1] * s, east[2] * s, 0,
-    -north[0] * s, -north[1] * s, -north[2] * s, 0,
-    up[0] * s, up[1] * s, up[2] * s, 0,
+    east[0] * sx, east[1] * sx, east[2] * sx, 0,
+    -north[0] * sy, -north[1] * sy, -north[2] * sy, 0,
+    up[0] * sz, up[1] * sz, up[2] * sz, 0,
     0, 0, 0, 1,
   );
   m.multiply(new THREE.Matrix4().makeTranslation(-o.x, -o.y, -o.z));
@@ -123,6 +131,9 @@ export class Meshes {
   async start(beforeId) {
     this.filterExtrusions();
     this.map.addLayer(this.layer(), beforeId && this.map.getLayer(beforeId) ? beforeId : undefined);
+    // An edit outside the view sends no invalidate: look again after each
+    // move (a revalidation, 304 while nothing changed).
+    this.map.on('moveend', () => this.reload().catch((err) => console.warn('meshes:', err)));
     await this.reload();
   }
 
@@ -133,7 +144,9 @@ export class Meshes {
     const gen = (this.gen = (this.gen || 0) + 1);
     const res = await fetch(this.url, { cache: 'no-cache' });
     if (!res.ok) throw new Error(`${this.url}: ${res.status}`);
-    const tileset = await res.json();
+    const text = await res.text();
+    if (text === this.tilesetText) return; // nothing changed
+    const tileset = JSON.parse(text);
     const contents = [];
     const walk = (tile, parent) => {
       const m = parent.clone();
@@ -149,6 +162,7 @@ export class Meshes {
       return { gltf, matrix: c.matrix, table: await readTable(gltf.parser) };
     }));
     if (gen !== this.gen) return; // a newer reload is under way
+    this.tilesetText = text;
     for (const t of this.tiles) t.mesh.geometry.dispose();
     for (const g of this.groups || []) this.scene.remove(g);
     this.tiles = [];

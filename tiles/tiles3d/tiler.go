@@ -38,8 +38,15 @@ type Options struct {
 	// split in four (default 2,000).
 	MaxFeatures int
 	// MaxZoom is the deepest level of the grid (default 17, tiles of
-	// about 300 m at 60° north); a tile there holds what it holds.
+	// about 150 m at 60° north); a tile there holds what it holds.
 	MaxZoom int
+	// MinLeafZoom is the shallowest level with content (default 15,
+	// tiles of about 600 m at 60° north, 460 m at Kiruna): a tile above
+	// it is split whatever it holds, so that a content is small enough
+	// for a client to place it by a linear map from ECEF to its own
+	// projection (as the viewer does into Web Mercator, within about a
+	// centimetre) and for float32 positions.
+	MinLeafZoom int
 	// OnlySolids leaves out features without a solid: a tileset of the
 	// shapes that an extrusion cannot draw, for a viewer that extrudes
 	// the rest itself.
@@ -56,6 +63,10 @@ func (o Options) withDefaults() Options {
 	if o.MaxZoom <= 0 || o.MaxZoom > 24 {
 		o.MaxZoom = 17
 	}
+	if o.MinLeafZoom <= 0 {
+		o.MinLeafZoom = 15
+	}
+	o.MinLeafZoom = min(o.MinLeafZoom, o.MaxZoom)
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 128 << 20
 	}

@@ -12,7 +12,8 @@ import (
 
 // The tileset is a quadtree on the Web Mercator tile grid, the grid of the
 // vector tiles: a tile is split into its four children while it holds more
-// than Options.MaxFeatures features, down to Options.MaxZoom; each feature
+// than Options.MaxFeatures features or is above Options.MinLeafZoom, down
+// to Options.MaxZoom; each feature
 // belongs to the one tile holding the centre of its box, so no feature is
 // in two contents. Only leaves have content, named z/x/y.glb like the
 // vector tiles, so a tile keeps its name while other parts of the tree
@@ -121,7 +122,7 @@ func buildTree(items []item, o Options) *node {
 
 func split(z, x, y int, items []item, o Options) *node {
 	n := &node{z: z, x: x, y: y}
-	if len(items) <= o.MaxFeatures || z >= o.MaxZoom {
+	if (len(items) <= o.MaxFeatures && z >= o.MinLeafZoom) || z >= o.MaxZoom {
 		n.items = items
 	} else {
 		var parts [4][]item
