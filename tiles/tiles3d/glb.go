@@ -18,8 +18,8 @@ import (
 // height, base, status, lineage, source, confidence, and pilot and
 // company for companies' features), plus the feature's layer. Values come
 // from Feature.EachProperty with times as decimal years. A feature
-// without a dated end has to = NoEnd (the property's noData), so that
-// "from <= year < to" holds for it at every year.
+// without a dated end has to = NoEnd (a value, not noData), so that
+// "from <= year < to" holds for it at every year in any client.
 
 // NoEnd is the "to" of a feature without a dated end.
 const NoEnd = 9999.0
@@ -203,7 +203,9 @@ func (w *glbWriter) metadata(fs []*twin.Feature) (map[string]any, map[string]any
 		case twin.NumberField:
 			p := map[string]any{"type": "SCALAR", "componentType": "FLOAT64", "required": col.required}
 			if col.name == twin.PropTo {
-				p["noData"] = NoEnd
+				// 9999 is a value, not noData: a client that applies noData
+				// (CesiumJS) would hand a style undefined, and
+				// "from <= year < to" needs a number at every feature.
 				p["description"] = "the first instant it no longer is, in decimal years; 9999 when it has no dated end"
 			} else if col.name == twin.PropFrom {
 				p["description"] = "when it begins, in decimal years"
