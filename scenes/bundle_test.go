@@ -204,6 +204,7 @@ func FuzzDecodeGeoJSON(f *testing.F) {
 	f.Add([]byte(collection(`{"type":"Feature","id":"l","geometry":{"type":"LineString","coordinates":[[1,2],[3,4]]},"properties":{"from":"1900","x":[1]}}`)))
 	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"GeometryCollection","geometries":[]}}]}`))
 	f.Add([]byte(`{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}},"features":[{"type":"Feature","crs":null,"geometry":{"type":"Point","crs":{"type":"name","properties":{"name":"EPSG:3006"}},"coordinates":[1,2]}}]}`))
+	f.Add([]byte(collection(`{"type":"Feature","id":"s","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"from":"1900"},"solid":{"type":"MultiPolygon","semantics":["roof"],"coordinates":[[[[1,2,0],[1.1,2,0],[1,2.1,5],[1,2,0]]]]}}`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fs, err := DecodeGeoJSON(data, twin.Buildings)
 		if err != nil {

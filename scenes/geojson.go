@@ -413,6 +413,16 @@ func (d *featureDecoder) decode(raw []byte, f *twin.Feature) error {
 			if propID, err = d.readProperties(f); err != nil {
 				return err
 			}
+		case "solid": // a foreign member: the feature's 3D shape (solid.go)
+			v, err := dec.ReadValue()
+			if err != nil {
+				return bad("solid", err)
+			}
+			if v.Kind() != 'n' {
+				if f.Solid, f.Surfaces, err = decodeSolid(json.RawMessage(v)); err != nil {
+					return err
+				}
+			}
 		case "crs":
 			if err := checkCRS(dec); err != nil {
 				return err

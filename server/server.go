@@ -92,6 +92,7 @@ type Server struct {
 	wsOpen   *connlimit.Counter              // WebSockets open per client address
 	terrain  atomic.Pointer[terrain.Tiles]   // the elevation model's tiles; see terrain.go
 	uploads  *semaphore.Weighted             // bytes of uploads being decoded; see pilots.go
+	tiles3d  *tilesets3D                     // 3D Tiles; see tiles3d.go
 }
 
 // New wires every route. The server answers /healthz at once and /readyz
@@ -124,6 +125,7 @@ func New(cfg Config) *Server {
 		uploads: semaphore.NewWeighted(cfg.UploadMemory)}
 	s.registerLimitMetrics()
 	s.tiles = tiles.New(cfg.Model, cfg.Tiles)
+	s.tiles3d = newTilesets3D(s)
 	s.static = mustStaticFiles()
 	s.live = newLiveState(s)
 	s.routes()
@@ -160,6 +162,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/scene", s.handleScene)
 	s.tileRoutes()                                                        // tiles.go
+	s.tiles3DRoutes()                                                     // tiles3d.go
 	s.featureRoutes()                                                     // features.go
 	s.liveRoutes()                                                        // live.go: sensors, readings, /ws
 	s.pilotRoutes()                                                       // pilots.go: companies' overlays

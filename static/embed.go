@@ -7,6 +7,7 @@
 //	app/              the viewer's own JavaScript modules, CSS and icon
 //	lib/maplibre-gl/  MapLibre GL JS (ES modules: main file and worker side by side), BSD-3-Clause
 //	lib/fonts/        Noto Sans (woff2), SIL OFL 1.1, for the page and the map's labels
+//	lib/three/        three.js and its glTF loader (ES modules), MIT, for the meshes of the 3D Tiles
 //	style.json        the MapLibre style template served at /style.json
 //
 // lib/refresh.sh refreshes lib/ from npm at pinned versions; nothing is
@@ -20,7 +21,7 @@ import (
 	"io/fs"
 )
 
-//go:embed style.json index.html app lib/maplibre-gl lib/fonts
+//go:embed style.json index.html app lib/maplibre-gl lib/fonts lib/three
 var files embed.FS
 
 // FS returns the viewer's files.

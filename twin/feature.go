@@ -81,8 +81,14 @@ type Feature struct {
 
 	// Geometry is the 2D footprint, line or point in WGS84 lon/lat.
 	Geometry orb.Geometry
-	// Solid optionally holds 3D geometry (XYZ), e.g. a CityJSON solid.
+	// Solid optionally holds the 3D shape (LoD1, LoD2 or LoD3): a
+	// *geom.MultiPolygon of layout XYZ, lon/lat in degrees and z in metres,
+	// one polygon per boundary surface. Its lowest point stands at Base
+	// above the ground, whatever datum its z is in (see solid.go).
 	Solid geom.T
+	// Surfaces says what each polygon of Solid is (ground, wall, roof), in
+	// order; nil when unknown (a writer infers it from each face's slope).
+	Surfaces []SurfaceType
 
 	Height float64 // metres above Base (buildings)
 	Base   float64 // metres above ground of the lowest part (buildings)
@@ -235,6 +241,9 @@ func (f *Feature) Validate() error {
 		if math.IsNaN(h.v) || math.IsInf(h.v, 0) || h.v < 0 || h.v > 1000 {
 			return fieldErr(h.name, fmt.Errorf("%w, got %v", ErrBadHeight, h.v))
 		}
+	}
+	if err := f.validateSolid(); err != nil {
+		return err
 	}
 	switch f.Status {
 	case Moved:

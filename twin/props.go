@@ -30,6 +30,7 @@ const (
 	PropLineage    = "lineage"
 	PropSource     = "source"
 	PropConfidence = "confidence"
+	PropHasSolid   = "has_solid" // true when the feature has a 3D shape (Feature.Solid)
 
 	// Set by the twin on companies' features, kept in Feature.Props.
 	PropPilot       = "pilot"        // the pilot layer a feature belongs to
@@ -64,6 +65,7 @@ var schema = []Field{
 	{PropHeight, NumberField}, {PropBase, NumberField},
 	{PropStatus, StringField}, {PropLineage, StringField},
 	{PropSource, StringField}, {PropConfidence, StringField},
+	{PropHasSolid, BooleanField},
 }
 
 // Schema returns the feature's own fields in the order they are written.
@@ -127,6 +129,7 @@ var companyFields = []CompanyField{
 	{Name: PropPilot, Rule: TwinGives},       // the pilot the feature belongs to
 	{Name: PropCompany, Rule: TwinGives},     // the company that uploaded it
 	{Name: PropFromDefault, Rule: TwinGives}, // true when the upload gave no from
+	{Name: PropHasSolid, Rule: TwinGives},    // true when the feature has a 3D shape
 }
 
 // CompanyFields returns what a company may set on its features.
@@ -236,7 +239,8 @@ func numValue(n float64) Value { return Value{Kind: NumberValue, Num: n} }
 //   - height and base on the areas of extruded layers, and wherever either
 //     is not 0;
 //   - status in layers with statuses, and wherever it is not standing;
-//   - lineage, source and confidence when set.
+//   - lineage, source and confidence when set;
+//   - has_solid (true) when the feature has a 3D shape.
 //
 // Further properties that are nil, not finite or named like one of the
 // schema's fields are left out; numbers of other Go types are written as
@@ -271,6 +275,9 @@ func (f *Feature) EachProperty(tf TimeForm, fn func(key string, v Value)) {
 	}
 	if f.Confidence != "" {
 		fn(PropConfidence, strValue(string(f.Confidence)))
+	}
+	if f.Solid != nil {
+		fn(PropHasSolid, Value{Kind: BoolValue, Bool: true})
 	}
 	if len(f.Props) == 0 {
 		return
@@ -336,6 +343,10 @@ func (s LayerSpec) WireFields(tf TimeForm) map[string]FieldType {
 			}
 		case PropStatus, PropLineage:
 			if !s.Statuses {
+				continue
+			}
+		case PropHasSolid:
+			if !s.Extruded {
 				continue
 			}
 		}

@@ -125,7 +125,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			URL: "https://www.openstreetmap.org/copyright", Note: "buildings, roads, railways, water, land use and places imported from " + filepath.Base(path)})
 	}
 	for _, path := range c.cityjson {
-		res, err := importCityJSON(path, cityjson.Options{From: from, CRS: c.crs, SkipInvalid: !c.strict, NoSolid: true}, stderr)
+		res, err := importCityJSON(path, cityjson.Options{From: from, CRS: c.crs, SkipInvalid: !c.strict}, stderr)
 		if err != nil {
 			return err
 		}

@@ -32,6 +32,8 @@ Usage:
                                      damaged bytes aside (stop the server first)
   kiruna-twin import [--osm FILE] [--cityjson FILE] [--geojson FILE] --out DIR [--title T]
                                      import data into a scene bundle for --scene
+  kiruna-twin export --3dtiles DIR [--scene DIR]
+                                     write the buildings as a 3D Tiles 1.1 tileset
 
 Run "kiruna-twin serve --help" for the server's flags, "kiruna-twin import --help" for the importer's.
 `
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = repairCmd(args, stdout, stderr) // repair.go
 	case "import":
 		err = importCmd(ctx, args, stdout, stderr) // import.go
+	case "export":
+		err = exportCmd(args, stdout, stderr) // export.go
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -433,6 +434,43 @@ func TestTriangulatedGround(t *testing.T) {
 	for _, p := range mp {
 		if p[0].Orientation() != orb.CCW {
 			t.Error("a triangle is not counter-clockwise")
+		}
+	}
+}
+
+// A LoD2 house keeps its solid with what each surface is: the ground, the
+// four walls (two with gables) and the two slopes of its roof.
+func TestLoD2KeepsSemantics(t *testing.T) {
+	res, err := Decode(readFile(t, "lod2_house.city.json"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Features) != 1 {
+		t.Fatalf("%d features, want 1", len(res.Features))
+	}
+	f := res.Features[0]
+	mp := f.SolidPolygons()
+	if mp == nil || mp.NumPolygons() != 7 {
+		t.Fatalf("solid %T, want 7 surfaces", f.Solid)
+	}
+	want := []twin.SurfaceType{twin.GroundSurface, twin.WallSurface, twin.WallSurface, twin.WallSurface, twin.WallSurface, twin.RoofSurface, twin.RoofSurface}
+	if fmt.Sprint(f.Surfaces) != fmt.Sprint(want) {
+		t.Errorf("surfaces %v, want %v", f.Surfaces, want)
+	}
+	if lo, hi := f.SolidZRange(); lo != 460 || hi != 469 {
+		t.Errorf("solid z %v to %v, want 460 to 469", lo, hi)
+	}
+	if f.Height != 9 || f.Base != 0 || f.Props["lod"] != "2.2" {
+		t.Errorf("height %v base %v lod %v", f.Height, f.Base, f.Props["lod"])
+	}
+	// Without semantics (b1's LoD1 box), the types are unknown: nil.
+	res, err = Decode(readFile(t, "sweref.city.json"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Features {
+		if f.ID == "b1" && f.Surfaces != nil {
+			t.Errorf("%s: surfaces %v from a geometry without semantics", f.ID, f.Surfaces)
 		}
 	}
 }

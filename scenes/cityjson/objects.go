@@ -523,7 +523,7 @@ func (d *decoder) feature(p part, verts *vertices, ground float64) (*twin.Featur
 		f.Status = twin.Demolished
 	}
 	if !d.opts.NoSolid {
-		if f.Solid, err = d.solid(p.shape, verts); err != nil {
+		if f.Solid, f.Surfaces, err = d.solid(p.shape, verts); err != nil {
 			return nil, &twin.FieldError{Field: where, Err: err}
 		}
 	}
@@ -631,9 +631,12 @@ func projectedArea(r []int, verts *vertices) float64 {
 	return math.Abs(s) / 2
 }
 
-// solid is the shape's surfaces as a MultiPolygonZ in lon/lat and metres.
-func (d *decoder) solid(s *shape, verts *vertices) (geom.T, error) {
+// solid is the shape's surfaces as a MultiPolygonZ in lon/lat and metres,
+// with what each surface is when the file says (nil when it says of none).
+func (d *decoder) solid(s *shape, verts *vertices) (geom.T, []twin.SurfaceType, error) {
 	mp := geom.NewMultiPolygon(geom.XYZ)
+	types := make([]twin.SurfaceType, 0, len(s.surfaces))
+	known := false
 	for _, sf := range s.surfaces {
 		var rings [][]geom.Coord
 		for _, r := range sf.rings {
@@ -643,7 +646,7 @@ func (d *decoder) solid(s *shape, verts *vertices) (geom.T, error) {
 				ll := verts.lonLat(d.crs, vi)
 				lon, lat := ll[0], ll[1]
 				if !finite(lon) || !finite(lat) {
-					return nil, fmt.Errorf("%w: vertex %d converts to no position", ErrOutsideCRS, vi)
+					return nil, nil, fmt.Errorf("%w: vertex %d converts to no position", ErrOutsideCRS, vi)
 				}
 				ring = append(ring, geom.Coord{lon, lat, z})
 			}
@@ -652,13 +655,32 @@ func (d *decoder) solid(s *shape, verts *vertices) (geom.T, error) {
 		}
 		p, err := geom.NewPolygon(geom.XYZ).SetCoords(rings)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := mp.Push(p); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		t := surfaceType(sf.sem)
+		known = known || t != twin.UnknownSurface
+		types = append(types, t)
 	}
-	return mp, nil
+	if !known {
+		types = nil
+	}
+	return mp, types, nil
+}
+
+// surfaceType maps CityJSON's semantic surfaces of buildings to the twin's.
+func surfaceType(sem string) twin.SurfaceType {
+	switch sem {
+	case "GroundSurface", "OuterFloorSurface":
+		return twin.GroundSurface
+	case "WallSurface", "ClosureSurface", "Window", "Door":
+		return twin.WallSurface
+	case "RoofSurface", "OuterCeilingSurface":
+		return twin.RoofSurface
+	}
+	return twin.UnknownSurface
 }
 
 // The properties the importer sets besides the twin's schema

@@ -22,7 +22,6 @@ import (
 	"github.com/kiruna-twin/kiruna-twin/terrain/geotiff"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/maptile"
 )
 
@@ -287,10 +286,7 @@ func EncodeLayer(w io.Writer, fs []*twin.Feature) error {
 		if err := scenes.Validate(f); err != nil {
 			return fmt.Errorf("feature %s: %w", f.ID, err)
 		}
-		gf := geojson.NewFeature(orb.Round(orb.Clone(f.Geometry), 1e7))
-		gf.ID = f.ID
-		gf.Properties = f.Properties(twin.RFC3339Time)
-		b, err := json.Marshal(gf)
+		b, err := scenes.MarshalFeature(f)
 		if err != nil {
 			return fmt.Errorf("feature %s: %w", f.ID, err)
 		}

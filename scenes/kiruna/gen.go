@@ -16,7 +16,6 @@ import (
 	"github.com/kiruna-twin/kiruna-twin/scenes/synth"
 	"github.com/kiruna-twin/kiruna-twin/twin"
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 )
 
 var noTime time.Time
@@ -68,6 +67,9 @@ func Generate() (map[string][]byte, error) {
 	labelSummits(rows, layers[twin.Landmarks])
 	layers[twin.Landmarks] = append(layers[twin.Landmarks], land.labels...)
 	placed := placedBuildings(lm)
+	if err := shapeLandmarks(placed); err != nil { // shapes.go: the landmarks in LoD2
+		return nil, err
+	}
 	occ := &occupancy{}
 	for _, f := range placed {
 		occ.take(f.Geometry)
@@ -168,10 +170,7 @@ func encodeLayer(fs []*twin.Feature) ([]byte, error) {
 		if err := scenes.CheckWritable(f); err != nil {
 			return nil, fmt.Errorf("feature %s: %w", f.ID, err)
 		}
-		gf := geojson.NewFeature(orb.Round(orb.Clone(f.Geometry), 1e7))
-		gf.ID = f.ID
-		gf.Properties = f.Properties(twin.RFC3339Time)
-		b, err := json.Marshal(gf)
+		b, err := scenes.MarshalFeature(f)
 		if err != nil {
 			return nil, err
 		}

@@ -157,6 +157,9 @@ func check(fs []*twin.Feature, opts Options, lim Limits) error {
 			return &twin.IndexError{Index: i, Err: &twin.FieldError{Field: field, Err: err}}
 		}
 		n := twin.VertexCount(f.Geometry)
+		if mp := f.SolidPolygons(); mp != nil {
+			n += len(mp.FlatCoords()) / 3 // the 3D shape counts too
+		}
 		if n > lim.VerticesPerFeature {
 			return fmt.Errorf("%w: %w", ErrTooLarge, at("geometry.coordinates", fmt.Errorf("%d vertices, at most %d", n, lim.VerticesPerFeature)))
 		}

@@ -346,6 +346,9 @@ async function boot() {
     return fs[0];
   };
   const onClick = (m) => (ev) => {
+    // A building drawn as a mesh (meshes.js) is not in the vector layers.
+    const hit = m === map && meshes && meshes.pick(ev.point);
+    if (hit) return openStory(hit.layer, hit.id, null);
     const f = pickFeature(m, ev.point);
     if (!f) {
       closePanels();
@@ -412,6 +415,7 @@ async function boot() {
     setTimeout(() => { const box = pendingBox; pendingBox = null; invalidate(box); }, 250);
   }
   function invalidate(bbox) {
+    if (meshes) meshes.reload().catch((err) => console.warn('meshes:', err));
     for (const m of maps()) {
       const src = m.getSource('twin');
       if (!src) continue;
@@ -618,6 +622,33 @@ async function boot() {
   });
   document.getElementById('btn-lang').setAttribute('lang', i18n.getLang() === 'sv' ? 'en' : 'sv');
 
+  // --- time to the first buildings (BENCHMARKS.md)
+  const firstBuildings = () => {
+    if (metrics.firstBuildingsMs) return;
+    if (map.queryRenderedFeatures({ layers: ['buildings', 'buildings-planned'].filter((l) => map.getLayer(l)) }).length) {
+      metrics.firstBuildingsMs = performance.now();
+      map.off('render', throttledFirst);
+      startMeshes();
+    }
+  };
+  // The buildings with a 3D shape (meshes.js, three.js) are loaded once the
+  // first extrusions are drawn, so that they never delay the opening view.
+  let meshes = null;
+  function startMeshes() {
+    import('./meshes.js').then(({ Meshes }) => {
+      meshes = new Meshes(map, maplibre, { metrics });
+      return meshes.start('pilots-line');
+    }).catch((err) => console.warn('meshes:', err));
+  }
+  let lastCheck = 0;
+  const throttledFirst = () => {
+    const tnow = performance.now();
+    if (tnow - lastCheck < 50) return;
+    lastCheck = tnow;
+    firstBuildings();
+  };
+  map.on('render', throttledFirst);
+
   // The connection state is shared: while the socket is down, failed tile
   // fetches are expected.
   const origSet = live.scheduleReconnect.bind(live);
@@ -672,6 +703,7 @@ async function boot() {
     timeline: { labels: () => timeline.labels(), playing: () => timeline.playing(), pause: () => timeline.pause() },
     story: () => (story.current ? { layer: story.current.layer, id: story.current.id, loading: story.current.loading, failed: story.current.failed, sites: story.current.sites.map((x) => x.id) } : null),
     viewPadding: (opts) => viewPadding(opts),
+    meshes: { loaded: () => !!(meshes && meshes.loaded), features: (y) => (meshes ? meshes.features(y) : []), pick: (x, y) => (meshes ? meshes.pick({ x, y }) : null) },
   };
   document.body.dataset.ready = '1';
 

@@ -7,6 +7,7 @@ set -euo pipefail
 
 MAPLIBRE_VERSION=6.17.0        # maplibre-gl, BSD-3-Clause
 NOTO_SANS_VERSION=5.3.0        # @fontsource/noto-sans, SIL OFL 1.1
+THREE_VERSION=0.181.0          # three, MIT
 
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
@@ -43,4 +44,19 @@ done
 cp noto/package/LICENSE "$dst/LICENSE"
 echo "$NOTO_SANS_VERSION" > "$dst/VERSION"
 
-echo "vendored maplibre-gl ${MAPLIBRE_VERSION} and @fontsource/noto-sans ${NOTO_SANS_VERSION} into $here"
+# three.js for the meshes of the 3D Tiles in the map (app/meshes.js): the
+# ES-module build (its core beside it) and the glTF loader with the one
+# utility it imports. The loader's bare import of 'three' is pointed at the
+# vendored build, so that the page needs no import map (which the
+# Content-Security-Policy would have to allow inline).
+npm pack --silent "three@${THREE_VERSION}" >/dev/null
+mkdir three && tar -xzf "three-${THREE_VERSION}.tgz" -C three
+dst="$here/three"
+rm -rf "$dst" && mkdir -p "$dst/addons/loaders" "$dst/addons/utils"
+cp three/package/build/three.module.min.js three/package/build/three.core.min.js "$dst/"
+sed -e "s#from 'three';#from '../../three.module.min.js';#" three/package/examples/jsm/loaders/GLTFLoader.js > "$dst/addons/loaders/GLTFLoader.js"
+sed -e "s#from 'three';#from '../../three.module.min.js';#" three/package/examples/jsm/utils/BufferGeometryUtils.js > "$dst/addons/utils/BufferGeometryUtils.js"
+cp three/package/LICENSE "$dst/LICENSE"
+echo "$THREE_VERSION" > "$dst/VERSION"
+
+echo "vendored maplibre-gl ${MAPLIBRE_VERSION}, @fontsource/noto-sans ${NOTO_SANS_VERSION} and three ${THREE_VERSION} into $here"

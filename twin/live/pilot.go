@@ -379,6 +379,7 @@ type featureRecord struct {
 	From, To                     time.Time
 	Status, Lineage, Source, Con string
 	Props                        map[string]any
+	Surfaces                     []twin.SurfaceType // one per polygon of Solid
 }
 
 func encodePilot(pl *pilot) ([]byte, error) {
@@ -390,7 +391,7 @@ func encodePilot(pl *pilot) ([]byte, error) {
 		}
 		fr := featureRecord{ID: f.ID, Kind: f.Kind, Name: f.Name, Geometry: g, Height: f.Height, Base: f.Base,
 			From: f.Life.From, To: f.Life.To, Status: string(f.Status), Lineage: f.Lineage, Source: f.Source,
-			Con: string(f.Confidence), Props: f.Props}
+			Con: string(f.Confidence), Props: f.Props, Surfaces: f.Surfaces}
 		if f.Solid != nil {
 			if fr.Solid, err = geomwkb.Marshal(f.Solid, geomwkb.NDR); err != nil {
 				return nil, fmt.Errorf("storing the 3D geometry of %s: %w", f.ID, err)
@@ -419,7 +420,7 @@ func decodePilot(data []byte) (*pilot, error) {
 		pl.info.Vertices += twin.VertexCount(g)
 		f := &twin.Feature{ID: fr.ID, Layer: twin.Pilots, Kind: fr.Kind, Name: fr.Name, Geometry: g, Height: fr.Height, Base: fr.Base,
 			Life: twin.Lifespan{From: fr.From, To: fr.To}, Status: twin.Status(fr.Status), Lineage: fr.Lineage, Source: fr.Source,
-			Confidence: twin.Confidence(fr.Con), Props: fr.Props}
+			Confidence: twin.Confidence(fr.Con), Props: fr.Props, Surfaces: fr.Surfaces}
 		if len(fr.Solid) > 0 {
 			var s geom.T
 			if s, err = geomwkb.Unmarshal(fr.Solid); err != nil {
