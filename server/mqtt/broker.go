@@ -154,6 +154,7 @@ func New(cfg Config) (*Broker, error) {
 		perAddr: connlimit.NewCounter(lim.PerAddr), perCompany: map[string]int{},
 		systemPass: base64.RawURLEncoding.EncodeToString(raw[:])}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.states = newStates(b)
 	caps := mochi.NewDefaultServerCapabilities()
 	caps.MaximumSessionExpiryInterval = uint32(lim.SessionExpiry / time.Second)
 	caps.MaximumPacketSize = uint32(lim.MaxPayload + 4<<10) // room for the topic and properties
@@ -192,7 +193,7 @@ func (b *Broker) Serve(ln net.Listener, tlsConf *tls.Config) error {
 	if err := b.srv.Serve(); err != nil {
 		return err
 	}
-	b.states = startStates(b)
+	b.states.start()
 	return nil
 }
 
@@ -217,9 +218,7 @@ func (b *Broker) Close() error {
 	err := b.srv.Close()
 	b.work.Wait()
 	b.cancel()
-	if b.states != nil {
-		b.states.stop()
-	}
+	b.states.stop()
 	return err
 }
 
@@ -336,6 +335,16 @@ type minLevel struct {
 func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
 }
+// Handle drops mochi's listener lines with no message: one for each
+// connection that ends with an error (a refused CONNECT among them),
+// which the broker counts and logs itself, at most once a second.
+func (h minLevel) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "" {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
 func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
 	return minLevel{h.Handler.WithAttrs(as), h.min}
 }

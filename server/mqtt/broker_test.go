@@ -33,7 +33,7 @@ type env struct {
 	tokAcme, tokBt string
 }
 
-func newEnv(t *testing.T, lim Limits) *env {
+func newEnv(t *testing.T, lim Limits, hooks ...func(*Config)) *env {
 	t.Helper()
 	e := &env{dir: t.TempDir()}
 	m := twin.NewModel()
@@ -63,8 +63,8 @@ func newEnv(t *testing.T, lim Limits) *env {
 			t.Fatal(err)
 		}
 	}
-	e.b, err = New(Config{Store: e.store, Tenants: tenants, StateJSON: server.AppendSensorJSON, Logger: quietLog,
-		Tick: 10 * time.Millisecond, Limits: lim})
+	e.b, err = newWith(Config{Store: e.store, Tenants: tenants, StateJSON: server.AppendSensorJSON, Logger: quietLog,
+		Tick: 10 * time.Millisecond, Limits: lim}, hooks...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +81,13 @@ func newEnv(t *testing.T, lim Limits) *env {
 }
 
 // connect opens a v5 client; received gets the messages it is sent.
+func newWith(cfg Config, hooks ...func(*Config)) (*Broker, error) {
+	for _, h := range hooks {
+		h(&cfg)
+	}
+	return New(cfg)
+}
+
 func (e *env) connect(t *testing.T, cp *paho.Connect, received chan<- *paho.Publish) (*paho.Client, *paho.Connack, error) {
 	t.Helper()
 	conn, err := net.Dial("tcp", e.addr)
@@ -305,30 +312,39 @@ func TestLimits(t *testing.T) {
 }
 
 func TestCompanyRateAndQuotaHooks(t *testing.T) {
-	e := newEnv(t, Limits{})
 	var mu sync.Mutex
-	allowed := 1
-	e.b.cfg.AllowWrite = func(company string) (time.Duration, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		allowed--
-		return time.Second, allowed >= 0
-	}
+	var allows, admits int
+	e := newEnv(t, Limits{}, func(c *Config) {
+		c.AllowWrite = func(company string) (time.Duration, bool) { // the second write is over the rate
+			mu.Lock()
+			defer mu.Unlock()
+			allows++
+			return time.Second, allows != 2
+		}
+		c.Admit = func(company string, n int) error { // the second admitted is over the quota
+			mu.Lock()
+			defer mu.Unlock()
+			if admits++; admits == 2 {
+				return fmt.Errorf("%s is over its quota", company)
+			}
+			return nil
+		}
+	})
 	c := e.acme(t)
 	topic := ReadingsTopic("acme", "a-1")
-	if pr, err := publish(c, topic, 1, `{"value": 1}`); err != nil || pr.ReasonCode != 0 {
-		t.Fatalf("first: %+v %v", pr, err)
+	for i, want := range []byte{0, 0x97, 0x97, 0} {
+		pr, _ := publish(c, topic, 1, fmt.Sprintf(`{"value": %d}`, i))
+		if pr == nil || pr.ReasonCode != want {
+			t.Fatalf("message %d: %+v, want reason %#x", i, pr, want)
+		}
 	}
-	if pr, _ := publish(c, topic, 1, `{"value": 2}`); pr.ReasonCode != 0x97 {
-		t.Fatalf("over the company's rate: %#x, want 0x97", pr.ReasonCode)
+	if n := len(e.history(t, "a-1")); n != 2 {
+		t.Errorf("%d readings, want 2", n)
 	}
-	e.b.cfg.AllowWrite = nil
-	e.b.cfg.Admit = func(company string, n int) error { return fmt.Errorf("%s is over its quota", company) }
-	if pr, _ := publish(c, topic, 1, `{"value": 3}`); pr.ReasonCode != 0x97 {
-		t.Fatalf("over the quota: %#x, want 0x97", pr.ReasonCode)
-	}
-	if n := len(e.history(t, "a-1")); n != 1 {
-		t.Errorf("%d readings, want 1", n)
+	for _, r := range []string{"rate_company", "quota"} {
+		if got := testutil.ToFloat64(e.b.m.refused.WithLabelValues(r)); got != 1 {
+			t.Errorf("refused for %s: %v, want 1", r, got)
+		}
 	}
 }
 

@@ -33,7 +33,15 @@ func (h *hook) ID() string { return "kiruna-twin" }
 
 func (h *hook) Provides(x byte) bool {
 	return bytes.IndexByte([]byte{mochi.OnConnect, mochi.OnConnectAuthenticate, mochi.OnACLCheck,
-		mochi.OnPublish, mochi.OnDisconnect}, x) >= 0
+		mochi.OnPublish, mochi.OnDisconnect, mochi.OnPacketProcessed}, x) >= 0
+}
+
+// OnPacketProcessed sends a client that has just subscribed (and had its
+// SUBACK) the retained states its filters match.
+func (h *hook) OnPacketProcessed(cl *mochi.Client, pk packets.Packet, err error) {
+	if err == nil && pk.FixedHeader.Type == packets.Subscribe && connOf(cl) != nil {
+		h.b.states.sendRetained(cl, pk.Filters)
+	}
 }
 
 // refuseConnect answers a CONNECT with code (v5) or its 3.1.1 equivalent.

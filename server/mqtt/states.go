@@ -1,32 +1,51 @@
 package mqtt
 
 import (
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/kiruna-twin/kiruna-twin/twin/live"
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
-// statePublisher keeps kiruna/{owner}/sensors/{id}/state retained with
-// each sensor's latest state: every state at start, then, once a tick,
-// those the store changed (a sensor changed several times in a tick is
-// published once, in its latest state).
+// statePublisher publishes kiruna/{owner}/sensors/{id}/state with each
+// sensor's latest state: once a tick, the states the store changed (a
+// sensor changed several times in a tick is published once, in its
+// latest state), to the subscribers at QoS 1 (queued for a persistent
+// session while it is away).
+//
+// It keeps the retained states itself and sends the matching ones to a
+// client once its SUBSCRIBE is answered, as retained messages are sent:
+// mochi's own index of retained messages is read without a lock by a
+// wildcard subscription while a retained publish writes it
+// (mochi-mqtt/server#200), so the twin does not retain through it.
 type statePublisher struct {
-	b       *Broker
+	b *Broker
+
 	mu      sync.Mutex
 	pending map[string]live.SensorState
-	cancel  func()
-	quit    chan struct{}
-	done    chan struct{}
+
+	retMu    sync.RWMutex
+	retained map[string][]byte // topic → the latest state's JSON
+
+	cancel func()
+	quit   chan struct{}
+	done   chan struct{}
 }
 
-func startStates(b *Broker) *statePublisher {
-	p := &statePublisher{b: b, pending: map[string]live.SensorState{}, quit: make(chan struct{}), done: make(chan struct{})}
-	p.cancel = b.cfg.Store.Listen(p.note)
-	all, _ := b.cfg.Store.Sensors().Search(emptyBound)
+func newStates(b *Broker) *statePublisher {
+	return &statePublisher{b: b, pending: map[string]live.SensorState{}, retained: map[string][]byte{},
+		quit: make(chan struct{}), done: make(chan struct{})}
+}
+
+// start publishes every state and then follows the store.
+func (p *statePublisher) start() {
+	p.cancel = p.b.cfg.Store.Listen(p.note)
+	all, _ := p.b.cfg.Store.Sensors().Search(emptyBound)
 	p.publish(all)
 	go p.loop()
-	return p
 }
 
 // note runs on the store's committing goroutine: it only records.
@@ -62,12 +81,13 @@ func (p *statePublisher) loop() {
 }
 
 func (p *statePublisher) publish(states []live.SensorState) {
-	var buf []byte
 	for _, st := range states {
-		buf = p.b.cfg.StateJSON(buf[:0], st)
-		// QoS 1: a subscriber with a persistent session and a QoS 1
-		// subscription has the states it missed queued for it.
-		if err := p.b.srv.Publish(StateTopic(st.Owner, st.ID), append([]byte(nil), buf...), true, 1); err != nil {
+		topic := StateTopic(st.Owner, st.ID)
+		payload := p.b.cfg.StateJSON(nil, st)
+		p.retMu.Lock()
+		p.retained[topic] = payload
+		p.retMu.Unlock()
+		if err := p.b.srv.Publish(topic, payload, false, 1); err != nil {
 			p.b.log.Warn("a sensor's state could not be published", "sensor", st.ID, "err", err)
 			continue
 		}
@@ -75,7 +95,49 @@ func (p *statePublisher) publish(states []live.SensorState) {
 	}
 }
 
+// sendRetained sends a client that has just subscribed the retained
+// states its filters match (not for a v5 subscription that asks for none:
+// retain handling 2).
+func (p *statePublisher) sendRetained(cl *mochi.Client, subs packets.Subscriptions) {
+	p.retMu.RLock()
+	defer p.retMu.RUnlock()
+	for _, sub := range subs {
+		if sub.RetainHandling == 2 || !readableFilter(sub.Filter) {
+			continue
+		}
+		for topic, payload := range p.retained {
+			if !matchFilter(sub.Filter, topic) {
+				continue
+			}
+			_ = cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true},
+				TopicName: topic, Payload: payload})
+		}
+	}
+}
+
+// matchFilter reports whether an MQTT topic filter (with + and #)
+// matches a topic.
+func matchFilter(filter, topic string) bool {
+	for {
+		f, frest, fmore := strings.Cut(filter, "/")
+		if f == "#" {
+			return true
+		}
+		t, trest, tmore := strings.Cut(topic, "/")
+		if f != "+" && f != t {
+			return false
+		}
+		if !fmore || !tmore {
+			return fmore == tmore || (fmore && frest == "#")
+		}
+		filter, topic = frest, trest
+	}
+}
+
 func (p *statePublisher) stop() {
+	if p.cancel == nil {
+		return
+	}
 	p.cancel()
 	close(p.quit)
 	<-p.done
