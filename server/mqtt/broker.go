@@ -335,6 +335,7 @@ type minLevel struct {
 func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
 }
+
 // Handle drops mochi's listener lines with no message: one for each
 // connection that ends with an error (a refused CONNECT among them),
 // which the broker counts and logs itself, at most once a second.
