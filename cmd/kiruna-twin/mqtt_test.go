@@ -32,7 +32,7 @@ type child struct {
 	base, mqtt string
 }
 
-func startChild(t *testing.T, data, scene string, extra ...string) *child {
+func startChild(t testing.TB, data, scene string, extra ...string) *child {
 	t.Helper()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--scene", scene, "--simulate=false",
 		"--mqtt", "127.0.0.1:0", "--log-level", "info"}, extra...)
@@ -91,9 +91,14 @@ func startChild(t *testing.T, data, scene string, extra ...string) *child {
 	return c
 }
 
-func registerSensor(t *testing.T, base, token, id string) {
+func registerSensor(t testing.TB, base, token, id string) {
 	t.Helper()
-	body := fmt.Sprintf(`{"id":%q,"type":"snow_depth","lon":10.05,"lat":60.05}`, id)
+	registerTyped(t, base, token, id, "snow_depth")
+}
+
+func registerTyped(t testing.TB, base, token, id, typ string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"id":%q,"type":%q,"lon":10.05,"lat":60.05}`, id, typ)
 	req, _ := http.NewRequest("POST", base+"/api/sensors", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
@@ -106,7 +111,7 @@ func registerSensor(t *testing.T, base, token, id string) {
 	}
 }
 
-func readingsOf(t *testing.T, base, id string) []json.RawMessage {
+func readingsOf(t testing.TB, base, id string) []json.RawMessage {
 	t.Helper()
 	resp, err := http.Get(base + "/api/sensors/" + id + "/readings")
 	if err != nil {
@@ -122,7 +127,7 @@ func readingsOf(t *testing.T, base, id string) []json.RawMessage {
 	return body.Readings
 }
 
-func dialMQTT(t *testing.T, addr, user, pass, clientID string) *paho.Client {
+func dialMQTT(t testing.TB, addr, user, pass, clientID string) *paho.Client {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {

@@ -18,7 +18,8 @@ type session struct {
 	company string
 	system  bool // the in-process device: no rates
 	conn    *rate.Limiter
-	acks    *acker        // QoS 1 acknowledgements, in order
+	acks    *acker // QoS 1 acknowledgements, in order; made at the first QoS 1 message
+	cl      *mochi.Client
 	qos0    chan struct{} // QoS 0 messages in hand (best effort)
 	lastLog time.Time     // of a refused message; only the client's goroutine touches it
 }
@@ -88,7 +89,7 @@ func (h *hook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
 		s.conn = rate.NewLimiter(rate.Limit(h.b.lim.ConnRate), h.b.lim.ConnBurst)
 	}
 	s.qos0 = make(chan struct{}, h.b.lim.Inflight)
-	s.acks = newAcker(h.b, cl, h.b.lim.Inflight)
+	s.cl = cl
 	c.sess.Store(s)
 	// A company's client ids are its own: another company's "dev-1" is
 	// another session, never taken over.
@@ -111,7 +112,7 @@ func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 
 func (h *hook) OnDisconnect(cl *mochi.Client, _ error, _ bool) {
 	if c := connOf(cl); c != nil {
-		if s := c.sess.Load(); s != nil {
+		if s := c.sess.Load(); s != nil && s.acks != nil {
 			s.acks.close()
 		}
 	}
@@ -161,7 +162,7 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 		}()
 		return pk, packets.ErrRejectPacket
 	case 1:
-		p := s.acks.add(pk.PacketID, start)
+		p := h.b.ackerOf(s).add(pk.PacketID, start)
 		h.b.work.Add(1)
 		go func() {
 			defer h.b.work.Done()
@@ -287,7 +288,7 @@ func (h *hook) refuse(cl *mochi.Client, s *session, pk packets.Packet, start tim
 	case 0:
 		return pk, packets.ErrRejectPacket
 	case 1:
-		s.acks.addDone(pk.PacketID, start, code)
+		h.b.ackerOf(s).addDone(pk.PacketID, start, code)
 		return pk, packets.ErrRejectPacket
 	default:
 		if cl.Properties.ProtocolVersion == 5 {
@@ -306,4 +307,14 @@ func (b *Broker) disconnect(cl *mochi.Client) {
 		return
 	}
 	cl.Stop(packets.ErrServerBusy)
+}
+
+// ackerOf is the session's acker, made at its first QoS 1 message (an
+// idle connection holds no goroutine for it). Only the client's reading
+// goroutine calls it.
+func (b *Broker) ackerOf(s *session) *acker {
+	if s.acks == nil {
+		s.acks = newAcker(b, s.cl, b.lim.Inflight)
+	}
+	return s.acks
 }
