@@ -36,16 +36,20 @@ func envInt(name string, def int) int {
 // process of its own (see TestMain), in alternating rounds
 // (KIRUNA_BENCH_ROUNDS, 3), each KIRUNA_BENCH_SECONDS (5) long, and
 // reports medians:
+//
 //   - mqtt-readings/s: QoS 1, one reading a message, 4 connections with
 //     32 messages in flight each, every message acknowledged (durable);
+//
 //   - http1-readings/s and http100-readings/s: POST /api/readings with 1
 //     and with 100 readings a batch, 128 requests in flight;
+//
 //   - p50-ms/p99-ms: from a QoS 1 publish to the reading's update at a
 //     /ws client, 50 messages a second over 5 sensors, 250 a round;
+//
 //   - KiB/conn: the server's RSS and Go heap per MQTT connection, with
 //     KIRUNA_BENCH_MQTT_CONNS (5000) idle 3.1.1 connections open.
 //
-//	go test -run '^$' -bench '^BenchmarkMQTT$' -benchtime 1x ./cmd/kiruna-twin
+//     go test -run '^$' -bench '^BenchmarkMQTT$' -benchtime 1x ./cmd/kiruna-twin
 func BenchmarkMQTT(b *testing.B) {
 	rounds, secs, nConns := envInt("KIRUNA_BENCH_ROUNDS", 3), envInt("KIRUNA_BENCH_SECONDS", 5), envInt("KIRUNA_BENCH_MQTT_CONNS", 5000)
 	dur := time.Duration(secs) * time.Second
