@@ -39,6 +39,18 @@ func newTenantLimiter(c RateLimit) *tenantLimiter {
 // allow takes one token of company's bucket, or answers 429 with
 // Retry-After and returns false.
 func (l *tenantLimiter) allow(w http.ResponseWriter, company string) bool {
+	if d := l.take(company); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+		writeError(w, http.StatusTooManyRequests, "too many writes from %s: at most %.0f a second (bursts of %d); retry in %s",
+			company, float64(l.per), l.burst, d.Round(time.Millisecond))
+		return false
+	}
+	return true
+}
+
+// take takes one token of company's bucket; when there is none it takes
+// nothing and returns how long until there is.
+func (l *tenantLimiter) take(company string) time.Duration {
 	l.mu.Lock()
 	lim, ok := l.m[company]
 	if !ok {
@@ -49,10 +61,15 @@ func (l *tenantLimiter) allow(w http.ResponseWriter, company string) bool {
 	r := lim.Reserve()
 	if d := r.Delay(); d > 0 {
 		r.Cancel()
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
-		writeError(w, http.StatusTooManyRequests, "too many writes from %s: at most %.0f a second (bursts of %d); retry in %s",
-			company, float64(l.per), l.burst, d.Round(time.Millisecond))
-		return false
+		return d
 	}
-	return true
+	return 0
+}
+
+// AllowWrite takes one write from company's bucket, the one its HTTP
+// writes take from (for writes that come by another way: MQTT); when
+// refused, retry is how long until the next is allowed.
+func (s *Server) AllowWrite(company string) (retry time.Duration, ok bool) {
+	d := s.limiter.take(company)
+	return d, d == 0
 }

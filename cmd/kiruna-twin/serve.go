@@ -47,7 +47,8 @@ type serveConfig struct {
 
 	// Each company's quotas: --max-sensors, --max-pilots, --max-pilot-vertices.
 	maxSensors, maxPilots, maxPilotVertices int
-	uploadInflight                          int // --upload-inflight, MiB
+	uploadInflight                          int        // --upload-inflight, MiB
+	mqtt                                    mqttConfig // --mqtt…: the MQTT listener (mqtt.go)
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -73,6 +74,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fl.DurationVar(&c.body, "body-timeout", 5*time.Minute, "the longest a request body may take to arrive, whatever its rate")
 	fl.IntVar(&c.bodyRate, "body-min-rate", 8<<10, "bytes a second a request body must average after its first 10 s; a slower one is cut and its connection closed")
 	fl.StringArrayVar(&c.proxies, "trusted-proxy", nil, "CIDR (or address) of a reverse proxy whose X-Forwarded-For, -Host and -Proto are believed, e.g. 127.0.0.1/32 behind a local nginx; repeatable. From any other peer those headers are ignored")
+	addMQTTFlags(fl, &c.mqtt) // mqtt.go
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: kiruna-twin [serve] [flags]\n\nServes the twin over HTTP and WebSocket.\n\nFlags:\n%s", fl.FlagUsages())
 	}
@@ -94,6 +96,12 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if c.maxConns == 0 {
 		c.maxConns = max(openFilesLimit()-256, 64)
+	}
+	if err := c.mqtt.check(); err != nil {
+		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if c.mqtt.simulate {
+		c.simulate = true
 	}
 	if err := checkShared(&c); err != nil { // replicas.go
 		return c, err
@@ -191,7 +199,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, list
 	srv.SetTerrain(b.DEM) // nil: the scene has no elevation model
 	// The live state: sensors and readings, durable under --data (live.go),
 	// open before /readyz says ready.
-	stopLive, err := startLive(ctx, c, model, b.Scene.Location(), srv, log)
+	stopLive, err := startLive(ctx, c, model, b.Scene.Location(), srv, tenants, log)
 	if err != nil {
 		_ = httpSrv.Close()
 		return err

@@ -142,7 +142,7 @@ func TestCommandLine(t *testing.T) {
 func TestHelpExplainsEveryFlag(t *testing.T) {
 	var out, errb bytes.Buffer
 	run(context.Background(), []string{"serve", "--help"}, &out, &errb)
-	for _, f := range []string{"--addr", "--data", "--scene", "--simulate", "--store", "--bus", "--log-level", "--trusted-proxy", "--max-conns-per-client", "--max-conns", "--body-min-rate", "--body-timeout"} {
+	for _, f := range []string{"--addr", "--data", "--scene", "--simulate", "--store", "--bus", "--log-level", "--trusted-proxy", "--max-conns-per-client", "--max-conns", "--body-min-rate", "--body-timeout", "--mqtt", "--mqtt-tls-cert", "--simulate-mqtt"} {
 		if !strings.Contains(errb.String()+out.String(), f) {
 			t.Errorf("--help does not explain %s", f)
 		}

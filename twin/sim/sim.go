@@ -43,6 +43,10 @@ type Config struct {
 	// Seed makes a run repeatable.
 	Seed   uint64
 	Logger *slog.Logger
+	// Publish, when set, takes the readings instead of Store.Ingest: a
+	// device that sends them another way, as a real one would (over MQTT:
+	// server/mqtt.Device). It returns once they are durable.
+	Publish func(ctx context.Context, rs []live.Reading) error
 }
 
 // Period of readings by type (others: a minute).
@@ -334,7 +338,11 @@ func ingest(ctx context.Context, cfg Config, batch []live.Reading) int {
 	if len(batch) == 0 {
 		return 0
 	}
-	if err := cfg.Store.Ingest(ctx, live.SystemOwner, batch); err != nil {
+	write := func(ctx context.Context, rs []live.Reading) error { return cfg.Store.Ingest(ctx, live.SystemOwner, rs) }
+	if cfg.Publish != nil {
+		write = cfg.Publish
+	}
+	if err := write(ctx, batch); err != nil {
 		if ctx.Err() == nil {
 			cfg.Logger.Warn("the simulator's readings were not taken", "err", err)
 		}
