@@ -239,8 +239,18 @@ async function boot() {
     if (found) {
       metrics.firstBuildingsMs = performance.now();
       map.off('render', throttledFirst);
+      startMeshes();
     }
   };
+  // The buildings with a 3D shape (meshes.js, three.js) are loaded once the
+  // first extrusions are drawn, so that they never delay the opening view.
+  let meshes = null;
+  function startMeshes() {
+    import('./meshes.js').then(({ Meshes }) => {
+      meshes = new Meshes(map, maplibre, { metrics });
+      return meshes.start('pilots-line');
+    }).catch((err) => console.warn('meshes:', err));
+  }
   let lastCheck = 0;
   const throttledFirst = () => {
     const tnow = performance.now();
@@ -621,33 +631,6 @@ async function boot() {
     relabelStatus();
   });
   document.getElementById('btn-lang').setAttribute('lang', i18n.getLang() === 'sv' ? 'en' : 'sv');
-
-  // --- time to the first buildings (BENCHMARKS.md)
-  const firstBuildings = () => {
-    if (metrics.firstBuildingsMs) return;
-    if (map.queryRenderedFeatures({ layers: ['buildings', 'buildings-planned'].filter((l) => map.getLayer(l)) }).length) {
-      metrics.firstBuildingsMs = performance.now();
-      map.off('render', throttledFirst);
-      startMeshes();
-    }
-  };
-  // The buildings with a 3D shape (meshes.js, three.js) are loaded once the
-  // first extrusions are drawn, so that they never delay the opening view.
-  let meshes = null;
-  function startMeshes() {
-    import('./meshes.js').then(({ Meshes }) => {
-      meshes = new Meshes(map, maplibre, { metrics });
-      return meshes.start('pilots-line');
-    }).catch((err) => console.warn('meshes:', err));
-  }
-  let lastCheck = 0;
-  const throttledFirst = () => {
-    const tnow = performance.now();
-    if (tnow - lastCheck < 50) return;
-    lastCheck = tnow;
-    firstBuildings();
-  };
-  map.on('render', throttledFirst);
 
   // The connection state is shared: while the socket is down, failed tile
   // fetches are expected.
