@@ -684,7 +684,7 @@ func TestViewer(t *testing.T) {
 
 	t.Run("search: one entry per building, infrastructure, gzipped pages", func(t *testing.T) {
 		v.t = t
-		v.log.reset()
+		v.log.reset() // the page is in English here: the subtest before ends there
 		eval[bool](v, `(document.getElementById('story-close').click(), true)`)
 		search := func(q string) []string {
 			t.Helper()
@@ -696,7 +696,7 @@ func TestViewer(t *testing.T) {
 		for _, r := range search("Kiruna kyrka") {
 			if strings.HasPrefix(r, "Kiruna kyrka ") {
 				church++
-				if !strings.Contains(r, "2 platser") || !strings.Contains(r, "1912") || !strings.Contains(r, "2025") {
+				if !(strings.Contains(r, "2 platser") || strings.Contains(r, "2 sites")) || !strings.Contains(r, "1912") || !strings.Contains(r, "2025") {
 					t.Errorf("the church's entry does not tell both sites: %q", r)
 				}
 			}
@@ -706,14 +706,14 @@ func TestViewer(t *testing.T) {
 		}
 		kristallen := search("Kristallen")
 		for _, r := range kristallen {
-			if strings.Contains(r, "oktober 2018") {
+			if strings.Contains(r, "oktober 2018") || strings.Contains(r, "October 31, 2018") {
 				t.Errorf("Kristallen dated a day early: %q", r)
 			}
 		}
 		e10 := search("E10")
 		found := false
 		for _, r := range e10 {
-			if strings.Contains(r, "Infrastruktur") {
+			if strings.Contains(r, "Infrastruktur") || strings.Contains(r, "Infrastructure") {
 				found = true
 			}
 		}
@@ -726,7 +726,8 @@ func TestViewer(t *testing.T) {
 			t.Error("search fetched no buildings")
 		}
 		for _, sz := range sizes {
-			if sz[0]*3 > sz[1] {
+			// JSON answers under 1 400 bytes go as they are: gzip would not pay.
+			if sz[1] >= 1400 && sz[0]*3 > sz[1] {
 				t.Errorf("a page of buildings came as %.0f bytes for %.0f: not gzipped", sz[0], sz[1])
 			}
 		}
