@@ -460,3 +460,30 @@ func TestPersistentSession(t *testing.T) {
 		}
 	}
 }
+
+// A company revoked while connected is refused and disconnected at its
+// next message (a second after it was last checked).
+func TestRevokedWhileConnected(t *testing.T) {
+	e := newEnv(t, Limits{})
+	c := e.acme(t)
+	topic := ReadingsTopic("acme", "a-1")
+	if _, err := publish(c, topic, 1, `{"value": 1}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.RevokeTenant(e.dir, "acme", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	publish(c, topic, 1, `{"value": 2}`)
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the revoked company's client is still connected")
+	}
+	if n := len(e.history(t, "a-1")); n != 1 {
+		t.Errorf("%d readings, want 1", n)
+	}
+	if got := testutil.ToFloat64(e.b.m.refused.WithLabelValues("revoked")); got != 1 {
+		t.Errorf("refused as revoked: %v", got)
+	}
+}

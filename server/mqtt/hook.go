@@ -22,6 +22,8 @@ type session struct {
 	cl      *mochi.Client
 	qos0    chan struct{} // QoS 0 messages in hand (best effort)
 	lastLog time.Time     // of a refused message; only the client's goroutine touches it
+	token   string        // checked again at most once a second: a revoked one ends the session
+	authAt  time.Time
 }
 
 // hook is the broker's rules, plugged into mochi.
@@ -63,7 +65,7 @@ func (h *hook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
 		return nil
 	}
 	user, pass := string(pk.Connect.Username), string(pk.Connect.Password)
-	s := &session{company: user}
+	s := &session{company: user, token: pass, authAt: time.Now()}
 	switch {
 	case user == live.SystemOwner && subtle.ConstantTimeCompare([]byte(pass), []byte(h.b.systemPass)) == 1:
 		s.system = true
@@ -144,7 +146,11 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 	pk.Ignore = true              // nor forwarded: subscribers read states
 	rs, ref := h.check(s, pk)
 	if ref != nil {
-		return h.refuse(cl, s, pk, start, ref)
+		pk, err := h.refuse(cl, s, pk, start, ref)
+		if ref.reason == "revoked" {
+			h.b.disconnect(cl)
+		}
+		return pk, err
 	}
 	switch qos {
 	case 0:
@@ -188,6 +194,12 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 // check is everything judged before the store: the topic, the size, the
 // rates, the payload and the readings themselves (Validate).
 func (h *hook) check(s *session, pk packets.Packet) ([]live.Reading, *refusal) {
+	if now := time.Now(); !s.system && now.Sub(s.authAt) >= time.Second {
+		if _, err := h.b.cfg.Tenants.Authenticate(s.token); err != nil {
+			return nil, &refusal{"revoked", packets.ErrNotAuthorized, fmt.Errorf("the company's token is no longer accepted: %w", err)}
+		}
+		s.authAt = now
+	}
 	owner, sensor, leaf, ok := parseTopic(pk.TopicName)
 	if !ok || leaf != "readings" || owner != s.company {
 		return nil, &refusal{"topic", packets.ErrNotAuthorized,

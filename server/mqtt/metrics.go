@@ -21,7 +21,7 @@ func newMetrics() *metrics {
 			Help: "Readings messages published to the broker, by QoS and outcome: stored (durable), refused (see kiruna_mqtt_refused_total), failed (the store failed; QoS 1/2 not acknowledged), dropped (QoS 0 beyond the connection's messages in hand)."},
 			[]string{"qos", "outcome"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiruna_mqtt_refused_total",
-			Help: "Messages refused, by reason: topic, too_large, rate_connection, rate_company, quota, payload, time, value, unknown_sensor, not_owner."}, []string{"reason"}),
+			Help: "Messages refused, by reason: revoked (the company's token, checked again each second; the client is disconnected), topic, too_large, rate_connection, rate_company, quota, payload, time, value, unknown_sensor, not_owner."}, []string{"reason"}),
 		readings: prometheus.NewCounter(prometheus.CounterOpts{Name: "kiruna_mqtt_readings_total",
 			Help: "Readings made durable from MQTT messages."}),
 		ack: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kiruna_mqtt_ack_seconds",
