@@ -81,6 +81,14 @@ type Hub struct {
 	clients map[*client]struct{}
 	boxes   rtree.RTreeG[*client]
 	count   atomic.Int64
+	// Who watches each sensor, kept as clients subscribe and sensors
+	// appear, so that a tick walks a list per changed sensor instead of
+	// searching the boxes. Guarded by cmu; slots is written only by the
+	// tick goroutine, under cmu's write lock.
+	slots   map[string]int32    // sensor id → slot
+	spos    []orb.Point         // slot → the position its watchers were found by
+	watch   [][]*client         // slot → the clients whose box holds spos[slot]
+	sensorT rtree.RTreeG[int32] // slots by spos
 
 	quit  chan struct{}
 	done  chan struct{}
@@ -97,7 +105,7 @@ type hubMetrics struct {
 	disconnects *prometheus.CounterVec
 	badMessages prometheus.Counter
 	tick        prometheus.Histogram
-	delay       prometheus.Histogram
+	delay       *delayHistogram
 }
 
 // pendingState is a state waiting for the next tick, with the moment the
@@ -121,9 +129,9 @@ func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
 		badMessages: prometheus.NewCounter(prometheus.CounterOpts{Name: "kiruna_ws_bad_messages_total", Help: "Client messages answered with an error."}),
 		tick: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kiruna_ws_tick_seconds", Help: "Time to fan one tick's updates out to the clients' queues.",
 			Buckets: []float64{.0001, .0005, .001, .005, .01, .025, .05, .1}}),
-		delay: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kiruna_ws_update_delay_seconds",
-			Help:    "Time from a sensor state being durable to the frame that carries it written to a client.",
-			Buckets: []float64{.01, .025, .05, .075, .1, .15, .2, .3, .5, 1, 2, 5}}),
+		delay: newDelayHistogram("kiruna_ws_update_delay_seconds",
+			"Time from a sensor state being durable to the frame that carries it written to a client.",
+			[]float64{.01, .025, .05, .075, .1, .15, .2, .3, .5, 1, 2, 5}),
 	}
 	reg.MustRegister(m.clients, m.frames, m.updates, m.coalesced, m.dropped, m.disconnects, m.badMessages, m.tick, m.delay)
 	for _, d := range disconnects {
@@ -229,6 +237,7 @@ func (h *Hub) allClients() []*client {
 // update is one sensor's state, encoded once per tick for every client.
 type update struct {
 	id   string
+	slot int32 // the sensor's slot in the hub (Hub.slots): a dense index
 	seq  uint64
 	pos  orb.Point
 	at   time.Time // when the store handed the state over
@@ -237,20 +246,34 @@ type update struct {
 
 func (h *Hub) fanOut(batch map[string]pendingState) {
 	ups := make([]*update, 0, len(batch))
+	var moved []*update
 	for _, p := range batch {
 		st := p.st
-		ups = append(ups, &update{id: st.ID, seq: st.Seq, pos: st.Pos, at: p.at, data: appendSensor(nil, st, sensorLive)})
+		u := &update{id: st.ID, seq: st.Seq, pos: st.Pos, at: p.at, data: appendSensor(nil, st, sensorLive)}
+		slot, ok := h.slots[st.ID] // only this goroutine writes slots
+		if ok && h.spos[slot] == st.Pos {
+			u.slot = slot
+		} else {
+			moved = append(moved, u) // new, or moved: find its watchers
+		}
+		ups = append(ups, u)
+	}
+	if len(moved) > 0 {
+		h.cmu.Lock()
+		for _, u := range moved {
+			u.slot = h.place(u.id, u.pos)
+		}
+		h.cmu.Unlock()
 	}
 	var touched []*client
 	h.cmu.RLock()
 	for _, u := range ups {
-		h.boxes.Search(u.pos, u.pos, func(_, _ [2]float64, c *client) bool {
+		for _, c := range h.watch[u.slot] {
 			if len(c.tickBuf) == 0 {
 				touched = append(touched, c)
 			}
 			c.tickBuf = append(c.tickBuf, u)
-			return true
-		})
+		}
 	}
 	h.cmu.RUnlock()
 	for _, c := range touched {
@@ -301,6 +324,7 @@ func (h *Hub) remove(c *client) {
 	delete(h.clients, c)
 	if c.subscribed {
 		h.boxes.Delete(c.box.Min, c.box.Max, c)
+		h.unwatch(c, c.box)
 		c.subscribed = false
 	}
 	h.count.Store(int64(len(h.clients)))
@@ -316,9 +340,62 @@ func (h *Hub) setBox(c *client, b orb.Bound, on bool) {
 	}
 	if c.subscribed {
 		h.boxes.Delete(c.box.Min, c.box.Max, c)
+		h.unwatch(c, c.box)
 	}
 	c.box, c.subscribed = b, on
 	if on {
 		h.boxes.Insert(b.Min, b.Max, c)
+		h.sensorT.Search(b.Min, b.Max, func(_, _ [2]float64, slot int32) bool {
+			h.watch[slot] = append(h.watch[slot], c)
+			return true
+		})
 	}
+}
+
+// place gives sensor id a slot at pos (a new one, or its own moved) and
+// finds the clients whose box holds it; cmu is held for writing.
+func (h *Hub) place(id string, pos orb.Point) int32 {
+	if h.slots == nil {
+		h.slots = map[string]int32{}
+	}
+	slot, ok := h.slots[id]
+	if ok {
+		old := h.spos[slot]
+		h.sensorT.Delete(old, old, slot)
+	} else {
+		slot = int32(len(h.spos))
+		h.slots[id] = slot
+		h.spos = append(h.spos, pos)
+		h.watch = append(h.watch, nil)
+	}
+	h.spos[slot] = pos
+	h.sensorT.Insert(pos, pos, slot)
+	ws := h.watch[slot][:0]
+	h.boxes.Search(pos, pos, func(_, _ [2]float64, c *client) bool {
+		ws = append(ws, c)
+		return true
+	})
+	if old := h.watch[slot]; len(ws) < len(old) {
+		clear(old[len(ws):])
+	}
+	h.watch[slot] = ws
+	return slot
+}
+
+// unwatch takes c off the lists of the sensors in box b, where setBox put
+// it; cmu is held for writing.
+func (h *Hub) unwatch(c *client, b orb.Bound) {
+	h.sensorT.Search(b.Min, b.Max, func(_, _ [2]float64, slot int32) bool {
+		ws := h.watch[slot]
+		for i, w := range ws {
+			if w == c {
+				last := len(ws) - 1
+				ws[i] = ws[last]
+				ws[last] = nil
+				h.watch[slot] = ws[:last]
+				break
+			}
+		}
+		return true
+	})
 }

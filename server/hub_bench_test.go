@@ -64,3 +64,73 @@ func BenchmarkHubTick(b *testing.B) {
 	b.ReportMetric(float64(delivered)/float64(b.N), "updates/tick")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(delivered), "ns/update")
 }
+
+// The hub's per-sensor lists of watchers stay what a search of the boxes
+// would find, through subscribes, moves, unsubscribes, departures and
+// sensors that appear or move.
+func TestHubWatchLists(t *testing.T) {
+	h := &Hub{m: newHubMetrics(prometheus.NewRegistry()), pending: map[string]pendingState{}, clients: map[*client]struct{}{}}
+	h.opts.defaults()
+	r := rand.New(rand.NewPCG(5, 6))
+	pt := func() orb.Point { return orb.Point{r.Float64(), r.Float64()} }
+	box := func() orb.Bound {
+		p := pt()
+		return orb.Bound{Min: p, Max: orb.Point{p[0] + r.Float64()*0.3, p[1] + r.Float64()*0.3}}
+	}
+	var clients []*client
+	for i := 0; i < 60; i++ {
+		c := &client{hub: h, writing: true, done: make(chan struct{})}
+		h.clients[c] = struct{}{}
+		clients = append(clients, c)
+	}
+	pos := map[string]orb.Point{}
+	check := func(step int) {
+		t.Helper()
+		for id, slot := range h.slots {
+			want := map[*client]bool{}
+			for _, c := range clients {
+				if _, in := h.clients[c]; in && c.subscribed && c.box.Contains(pos[id]) {
+					want[c] = true
+				}
+			}
+			got := map[*client]bool{}
+			for _, c := range h.watch[slot] {
+				if got[c] {
+					t.Fatalf("step %d: sensor %s lists a client twice", step, id)
+				}
+				got[c] = true
+			}
+			if len(got) != len(want) {
+				t.Fatalf("step %d: sensor %s has %d watchers, want %d", step, id, len(got), len(want))
+			}
+			for c := range want {
+				if !got[c] {
+					t.Fatalf("step %d: sensor %s misses a watcher", step, id)
+				}
+			}
+		}
+	}
+	for step := 0; step < 2000; step++ {
+		switch k := r.IntN(10); {
+		case k < 4:
+			h.setBox(clients[r.IntN(len(clients))], box(), true)
+		case k == 4:
+			h.setBox(clients[r.IntN(len(clients))], orb.Bound{}, false)
+		case k == 5:
+			c := clients[r.IntN(len(clients))]
+			h.remove(c)
+			h.clients[c] = struct{}{} // back, unsubscribed, as a new connection would be
+		default: // a tick: a sensor appears or moves, and another changes in place
+			id := fmt.Sprintf("s%d", r.IntN(40))
+			if _, ok := pos[id]; !ok || k == 9 {
+				pos[id] = pt()
+			}
+			st := live.SensorState{Sensor: live.Sensor{ID: id, Pos: pos[id]}, Seq: uint64(step + 1)}
+			h.fanOut(map[string]pendingState{id: {st: st}})
+			for _, c := range clients {
+				c.queue, c.bytes, c.ticks = c.queue[:0], 0, 0
+			}
+		}
+		check(step)
+	}
+}

@@ -367,15 +367,22 @@ func TestWSOriginAndLimits(t *testing.T) {
 }
 
 func TestCoalesceKeepsTheNewestPerSensor(t *testing.T) {
-	u := func(id string, seq uint64) *update { return &update{id: id, seq: seq} }
-	q := []*update{u("a", 1), u("b", 2), u("a", 5), u("c", 3), u("b", 4), u("a", 3)}
-	if n := coalesce(&q); n != 3 {
-		t.Fatalf("dropped %d, want 3", n)
-	}
-	want := []string{"a5", "b4", "c3"}
-	for i, x := range q {
-		if got := fmt.Sprintf("%s%d", x.id, x.seq); got != want[i] {
-			t.Fatalf("queue %d is %s, want %s", i, got, want[i])
+	slots := map[string]int32{"a": 7, "b": 0, "c": 300} // a slot past the scratch grows it
+	u := func(id string, seq uint64) *update { return &update{id: id, slot: slots[id], seq: seq} }
+	for pass := 0; pass < 3; pass++ { // the scratch, reused, must not remember a pass
+		q := []*update{u("a", 1), u("b", 2), u("a", 5), u("c", 3), u("b", 4), u("a", 3)}
+		if n := coalesce(&q); n != 3 {
+			t.Fatalf("dropped %d, want 3", n)
+		}
+		want := []string{"a5", "b4", "c3"}
+		for i, x := range q {
+			if got := fmt.Sprintf("%s%d", x.id, x.seq); got != want[i] {
+				t.Fatalf("pass %d: queue %d is %s, want %s", pass, i, got, want[i])
+			}
+		}
+		q = []*update{u("c", 9)}
+		if n := coalesce(&q); n != 0 || len(q) != 1 {
+			t.Fatalf("pass %d: one state: dropped %d, kept %d", pass, n, len(q))
 		}
 	}
 }

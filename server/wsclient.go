@@ -295,24 +295,42 @@ func (c *client) compact() int {
 }
 
 // seenPool is coalesce's scratch, shared by every client.
-var seenPool = sync.Pool{New: func() any { return map[string]int{} }}
+var seenPool = sync.Pool{New: func() any { return new(seen) }}
+
+// seen marks the sensor slots met in one pass: at[slot] is the index of
+// the slot's kept state when mark[slot] is the pass's stamp.
+type seen struct {
+	at    []int32
+	mark  []uint32
+	stamp uint32
+}
 
 // coalesce keeps, in place, only the newest state of each sensor (the
 // highest sequence number), in the order of their first arrival, and
 // returns how many it dropped.
 func coalesce(q *[]*update) int {
 	in := *q
-	seen := seenPool.Get().(map[string]int)
-	defer func() { clear(seen); seenPool.Put(seen) }()
+	sn := seenPool.Get().(*seen)
+	defer seenPool.Put(sn)
+	sn.stamp++
+	if sn.stamp == 0 { // wrapped: no mark may look current
+		clear(sn.mark)
+		sn.stamp = 1
+	}
 	out := in[:0]
 	for _, u := range in {
-		if i, ok := seen[u.id]; ok {
-			if u.seq > out[i].seq {
+		if int(u.slot) >= len(sn.at) {
+			n := max(int(u.slot)+1, 2*len(sn.at))
+			sn.at = append(sn.at, make([]int32, n-len(sn.at))...)
+			sn.mark = append(sn.mark, make([]uint32, n-len(sn.mark))...)
+		}
+		if sn.mark[u.slot] == sn.stamp {
+			if i := sn.at[u.slot]; u.seq > out[i].seq {
 				out[i] = u
 			}
 			continue
 		}
-		seen[u.id] = len(out)
+		sn.mark[u.slot], sn.at[u.slot] = sn.stamp, int32(len(out))
 		out = append(out, u)
 	}
 	dropped := len(in) - len(out)

@@ -135,10 +135,7 @@ func (c *client) sent(out outgoing) {
 	m := c.hub.m
 	m.frames.Add(float64(out.frames))
 	if len(out.ups) > 0 {
-		now := time.Now()
-		for _, u := range out.ups {
-			m.delay.Observe(now.Sub(u.at).Seconds())
-		}
+		m.delay.observeSince(time.Now(), out.ups)
 		m.updates.Add(float64(len(out.ups)))
 	}
 	out.release()

@@ -2,6 +2,7 @@ package tiles_test
 
 import (
 	"bytes"
+	stdgzip "compress/gzip"
 	"fmt"
 	"math"
 	"runtime"
@@ -229,6 +230,18 @@ func BenchmarkGzipLevels(b *testing.B) {
 				b.ReportMetric(100*float64(buf.Len())/float64(len(raw)), "%-of-raw")
 			})
 		}
+		b.Run(fmt.Sprintf("z%d/stdlib-level1", z), func(b *testing.B) {
+			var buf bytes.Buffer
+			w, _ := stdgzip.NewWriterLevel(&buf, stdgzip.BestSpeed)
+			b.SetBytes(int64(len(raw)))
+			for i := 0; i < b.N; i++ {
+				buf.Reset()
+				w.Reset(&buf)
+				_, _ = w.Write(raw)
+				_ = w.Close()
+			}
+			b.ReportMetric(100*float64(buf.Len())/float64(len(raw)), "%-of-raw")
+		})
 	}
 }
 

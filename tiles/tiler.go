@@ -33,7 +33,8 @@ type Tiler struct {
 	// sync.Pool: a pool is emptied at every GC, and a gzip writer or a
 	// grown encoder is costly to make again.
 	encoders chan *encoder
-	gzips    chan *gzipper
+	gzips    chan *gzipper // at o.GzipLevel
+	small    chan *gzipper // stateless, for small tiles when the level is the default
 
 	inflightMu sync.Mutex
 	inflight   map[uint64]*call
@@ -98,7 +99,7 @@ func New(m *twin.Model, o Options) *Tiler {
 		t.cache = NewCache(o.CacheBytes, o.MinZoom, o.MaxZoom, o.Buffer)
 	}
 	free := 2 * runtime.GOMAXPROCS(0)
-	t.encoders, t.gzips = make(chan *encoder, free), make(chan *gzipper, free)
+	t.encoders, t.gzips, t.small = make(chan *encoder, free), make(chan *gzipper, free), make(chan *gzipper, free)
 	// Subscribe before reading the first snapshot, so that no change falls
 	// between the two.
 	t.cancel = m.Subscribe(t.onChange)
@@ -306,12 +307,16 @@ func (t *Tiler) putEncoder(e *encoder) {
 }
 
 func (t *Tiler) gzip(raw []byte) []byte {
+	free, level := t.gzips, t.o.GzipLevel
+	if t.o.autoGzip && len(raw) < SmallTile {
+		free, level = t.small, gzip.StatelessCompression
+	}
 	var g *gzipper
 	select {
-	case g = <-t.gzips:
+	case g = <-free:
 	default:
 		g = &gzipper{}
-		w, err := gzip.NewWriterLevel(&g.buf, t.o.GzipLevel)
+		w, err := gzip.NewWriterLevel(&g.buf, level)
 		if err != nil {
 			w = gzip.NewWriter(&g.buf) // the level was checked: cannot happen
 		}
@@ -324,7 +329,7 @@ func (t *Tiler) gzip(raw []byte) []byte {
 	out := slices.Clone(g.buf.Bytes())
 	if g.buf.Cap() <= 4<<20 {
 		select {
-		case t.gzips <- g:
+		case free <- g:
 		default:
 		}
 	}

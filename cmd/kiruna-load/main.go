@@ -70,12 +70,19 @@ type config struct {
 	loadprof string
 	// the floor (floor.go)
 	frameBytes int
+	// the poster (poster.go)
+	base   string
+	maxSeq int
+	epoch  int64
 }
 
 func main() {
 	var c config
 	fl := pflag.NewFlagSet("kiruna-load", pflag.ExitOnError)
-	fl.StringVar(&c.role, "role", "load", "internal: load, server or floor")
+	fl.StringVar(&c.role, "role", "load", "internal: load, server, poster or floor")
+	fl.StringVar(&c.base, "base", "", "internal: the server's URL, for the poster")
+	fl.IntVar(&c.maxSeq, "max-seq", 0, "internal: the poster's last sequence number")
+	fl.Int64Var(&c.epoch, "epoch", 0, "internal: Unix nanoseconds the readings' values count from")
 	fl.StringVar(&c.mode, "mode", "both", "hub design: batched, naive or both (batched first); floor: plain TCP only, no twin")
 	fl.IntVar(&c.clients, "clients", 10000, "WebSocket clients")
 	fl.IntVar(&c.sensors, "sensors", 2000, "sensors, placed at random over the town")
@@ -99,6 +106,8 @@ func main() {
 		err = serve(c)
 	case "floor":
 		err = serveFloor(c)
+	case "poster":
+		err = runPoster(c)
 	default:
 		err = load(c)
 	}
@@ -170,7 +179,7 @@ type sensor struct {
 	// the newest acknowledged reading: its time and sequence number
 	mu      sync.Mutex
 	lastT   int64
-	lastSeq int64
+	lastVal int64 // its value (see readingValue)
 }
 
 type client struct {
@@ -191,8 +200,7 @@ type run struct {
 	base    string
 	token   string
 	sensors []*sensor
-	sent    []atomic.Int64 // seq → unix nanos of the POST
-	seq     atomic.Int64
+	epoch   int64 // Unix nanoseconds the readings' values count their POSTs from
 
 	measuring  atomic.Bool
 	updates    atomic.Int64
@@ -203,6 +211,11 @@ type run struct {
 	posted     atomic.Int64
 	postedAt0  int64
 	postedAt1  int64
+	// what the poster process said of each reading, by sequence number
+	seqSensor []int32
+	seqT      []int64
+	seqVal    []int64
+	posterPid int
 }
 
 const histMax = 60000 // ms
@@ -261,6 +274,7 @@ type result struct {
 	ingestPerSec                float64
 	p50, p99, max               float64
 	serverCPU, loadCPU          float64
+	posterCPU                   float64 // the posters' own process
 	rssMiB, hwmMiB              float64
 	staleValues, staleClients   int
 	outside                     int
@@ -280,8 +294,8 @@ func (r result) print() {
 	fmt.Printf("latency POST → client: p50 %.1f ms, p99 %.1f ms, max %.0f ms\n", r.p50, r.p99, r.max)
 	fmt.Printf("  the POST's round trip (to its 202): p50 %.1f ms, p99 %.1f ms, max %.0f ms\n", r.postP50, r.postP99, r.postMax)
 	fmt.Printf("  the server's part, durable → frame written (its histogram; batched hub only): p50 %.0f ms, p99 %.0f ms\n", r.srvP50, r.srvP99)
-	fmt.Printf("server: %.2f cores, RSS %.0f MiB (peak %.0f MiB), %.2f CPU-µs per delivered update; load client %.2f cores\n",
-		r.serverCPU, r.rssMiB, r.hwmMiB, 1e6*r.serverCPU/max(r.updatesPerSec, 1), r.loadCPU)
+	fmt.Printf("server: %.2f cores, RSS %.0f MiB (peak %.0f MiB), %.2f CPU-µs per delivered update; load client %.2f cores, posters %.2f cores\n",
+		r.serverCPU, r.rssMiB, r.hwmMiB, 1e6*r.serverCPU/max(r.updatesPerSec, 1), r.loadCPU, r.posterCPU)
 	fmt.Printf("machine: other processes used %.2f cores in the window; 1-minute load average at its end %.2f\n", r.otherCPU, r.load1)
 	fmt.Printf("store: mean group commit %.2f ms, %.1f batches per fsync; hub: %.0f states coalesced, %.0f dropped with their client\n",
 		r.commitMs, r.perCommit, r.coalesced, r.droppedUpdates)
@@ -329,23 +343,34 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 		return result{}, err
 	}
 	total := int(float64(c.rate)*(c.warmup+c.duration).Seconds()) + 10*c.rate
-	r.sent = make([]atomic.Int64, total)
+	if total > maxSeq || time.Duration(maxTime) < c.warmup+c.duration+30*time.Second {
+		return result{}, fmt.Errorf("%d readings over %s do not fit a reading's value (at most %d readings in %s)",
+			total, c.warmup+c.duration, maxSeq, time.Duration(maxTime)-30*time.Second)
+	}
+	r.seqSensor, r.seqT, r.seqVal = make([]int32, total), make([]int64, total), make([]int64, total)
 	clients, err := r.connect(ctx)
 	if err != nil {
 		return result{}, err
 	}
 	fmt.Fprintf(os.Stderr, "[%s] %d clients subscribed; ingesting\n", mode, len(clients))
 
+	r.epoch = time.Now().UnixNano() // the readings' values count from here
 	ingestCtx, stopIngest := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	started := make(chan error, 1)
 	wg.Add(1)
-	go func() { defer wg.Done(); r.ingest(ingestCtx) }()
+	go func() { defer wg.Done(); r.ingest(ingestCtx, exe, started) }()
+	if err := <-started; err != nil {
+		stopIngest()
+		return result{}, err
+	}
 	select {
 	case <-time.After(c.warmup):
 	case <-ctx.Done():
 	}
 	metrics0 := scrape(r.base + "/metrics")
 	cpu0, self0, t0, all0 := procCPU(pid), procCPU(os.Getpid()), time.Now(), machineBusy()
+	post0 := procCPU(r.posterPid)
 	r.postedAt0 = r.posted.Load()
 	r.measuring.Store(true)
 	select {
@@ -354,6 +379,7 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 	}
 	r.measuring.Store(false)
 	cpu1, self1, t1, all1 := procCPU(pid), procCPU(os.Getpid()), time.Now(), machineBusy()
+	post1 := procCPU(r.posterPid)
 	r.postedAt1 = r.posted.Load()
 	rss, hwm := procMem(pid)
 	metrics := scrape(r.base + "/metrics")
@@ -365,8 +391,8 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 	postedInWindow := float64(r.postedAt1 - r.postedAt0)
 	res := result{mode: mode, clients: len(clients), posted: r.posted.Load(), postErrors: r.postErrors.Load(),
 		updatesPerSec: float64(r.updates.Load()) / secs, ingestPerSec: postedInWindow / secs, framesPerSec: float64(r.frames.Load()) / secs,
-		serverCPU: (cpu1 - cpu0) / secs, loadCPU: (self1 - self0) / secs,
-		otherCPU: ((all1 - all0) - (cpu1 - cpu0) - (self1 - self0)) / secs, load1: loadAvg(), rssMiB: rss / (1 << 20), hwmMiB: hwm / (1 << 20)}
+		serverCPU: (cpu1 - cpu0) / secs, loadCPU: (self1 - self0) / secs, posterCPU: (post1 - post0) / secs,
+		otherCPU: ((all1 - all0) - (cpu1 - cpu0) - (self1 - self0) - (post1 - post0)) / secs, load1: loadAvg(), rssMiB: rss / (1 << 20), hwmMiB: hwm / (1 << 20)}
 	res.p50, res.p99, res.max = r.percentiles()
 	res.postP50, res.postP99, res.postMax = r.postPercentiles()
 	res.srvP50 = histQuantile(metrics0, metrics, "kiruna_ws_update_delay_seconds", 0.50)
@@ -393,7 +419,7 @@ func runMode(ctx context.Context, c config, mode string) (result, error) {
 			s := r.sensors[i]
 			views++
 			s.mu.Lock()
-			want := s.lastSeq
+			want := s.lastVal
 			s.mu.Unlock()
 			if want > 0 && cl.values[k] != want {
 				stale++
@@ -579,8 +605,8 @@ func (r *run) apply(cl *client, data []byte, update bool) {
 		} else {
 			cl.bad++
 		}
-		if measuring && v > 0 && int(v) < len(r.sent) {
-			ms := (now - r.sent[v].Load()) / 1e6
+		if measuring && v > 0 {
+			ms := (now - r.sentAt(v)) / 1e6
 			shard[min(max(ms, 0), histMax)].Add(1)
 		}
 		n++
@@ -599,84 +625,6 @@ func atoiBytes(b []byte) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
-}
-
-// ingest posts readings at the configured rate until ctx ends. Each
-// reading's value is a fresh sequence number; its POST time is kept.
-func (r *run) ingest(ctx context.Context) {
-	perSec := float64(r.c.rate) / float64(r.c.batch)
-	interval := time.Duration(float64(time.Second) / perSec)
-	jobs := make(chan struct{}, r.c.posters*4)
-	var wg sync.WaitGroup
-	for w := 0; w < r.c.posters; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 9))
-			var body bytes.Buffer
-			for range jobs {
-				type pending struct {
-					s   *sensor
-					seq int64
-					t   int64
-				}
-				batch := make([]pending, r.c.batch)
-				body.Reset()
-				body.WriteString(`{"readings":[`)
-				now := time.Now()
-				for i := range batch {
-					s := r.sensors[rng.IntN(len(r.sensors))]
-					seq := r.seq.Add(1)
-					if int(seq) >= len(r.sent) {
-						return
-					}
-					t := now.Add(time.Duration(i))
-					batch[i] = pending{s, seq, t.UnixNano()}
-					r.sent[seq].Store(now.UnixNano())
-					if i > 0 {
-						body.WriteByte(',')
-					}
-					fmt.Fprintf(&body, `{"sensor":%q,"time":%q,"value":%d}`, s.id, t.UTC().Format(time.RFC3339Nano), seq)
-				}
-				body.WriteString(`]}`)
-				sentAt := time.Now()
-				code, msg, err := r.post("/api/readings", body.String())
-				if r.measuring.Load() {
-					r.postHist[min(time.Since(sentAt).Milliseconds(), histMax)].Add(1)
-				}
-				if err != nil || code != http.StatusAccepted {
-					if r.postErrors.Add(1) < 5 {
-						fmt.Fprintf(os.Stderr, "POST /api/readings: %d %s %v\n", code, msg, err)
-					}
-					continue
-				}
-				r.posted.Add(int64(len(batch)))
-				for _, p := range batch {
-					p.s.mu.Lock()
-					if p.t > p.s.lastT {
-						p.s.lastT, p.s.lastSeq = p.t, p.seq
-					}
-					p.s.mu.Unlock()
-				}
-			}
-		}()
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case <-t.C:
-			select {
-			case jobs <- struct{}{}:
-			default: // posters saturated: the offered rate is not met
-			}
-		}
-	}
-	close(jobs)
-	wg.Wait()
 }
 
 func (r *run) percentiles() (p50, p99, maxMs float64) {

@@ -35,3 +35,22 @@ func TestHistQuantile(t *testing.T) {
 		t.Errorf("no states in the window: %v, want 0", got)
 	}
 }
+
+// A reading's value carries its sequence number and its POST's moment,
+// exactly, through the float64 the server keeps it in.
+func TestReadingValue(t *testing.T) {
+	epoch := int64(1_764_583_812_000_000_000)
+	r := &run{epoch: epoch}
+	for _, c := range []struct{ seq, after int64 }{{1, 0}, {maxSeq, maxTime}, {70_000, 35e9 + 99_999}} {
+		v := readingValue(c.seq, epoch+c.after, epoch)
+		if int64(float64(v)) != v || v >= 1e12 {
+			t.Errorf("value %d is not exact as a float64 or not below 10^12", v)
+		}
+		if v&maxSeq != c.seq {
+			t.Errorf("seq %d came back as %d", c.seq, v&maxSeq)
+		}
+		if got, want := r.sentAt(v), epoch+c.after/timeUnit*timeUnit; got != want {
+			t.Errorf("sent %d came back as %d", want, got)
+		}
+	}
+}

@@ -26,12 +26,14 @@ type target struct {
 	name string
 	cmd  *exec.Cmd
 	url  string
+	ae   string    // the Accept-Encoding the load client sends ("identity": none)
 	rate []float64 // requests a second, one a round
 	cpu  []float64 // the server's CPU-µs per request, one a round (Linux)
+	ccpu []float64 // the load client's (wrk's) CPU-µs per request, one a round
 }
 
 // compare starts the twin's warm server (one per --twins entry) and the
-// ceiling as processes of their own, then loads each in turn for
+// ceiling, or the servers --target lists, as processes of their own, then loads each in turn for
 // --duration, round after round, the order rotating every round so that
 // no server always follows the same one. It prints every round and the
 // medians; the ratio is each twin's median over the ceiling's.
@@ -63,7 +65,7 @@ func compare(f flags) error {
 			}
 		}
 	}()
-	start := func(name, bin, mode string) (*target, error) {
+	start := func(name, bin, mode, ae string, extra []string) (*target, error) {
 		if bin == "" {
 			bin = self
 		}
@@ -72,7 +74,8 @@ func compare(f flags) error {
 		if f.gzipLevel != 0 {
 			args = append(args, "--gzip-level", strconv.Itoa(f.gzipLevel))
 		}
-		t := &target{name: name, cmd: exec.Command(bin, args...)}
+		args = append(args, extra...)
+		t := &target{name: name, cmd: exec.Command(bin, args...), ae: ae}
 		t.cmd.Stderr = os.Stderr
 		out, err := t.cmd.StdoutPipe()
 		if err != nil {
@@ -96,14 +99,30 @@ func compare(f flags) error {
 		}
 		return nil, fmt.Errorf("%s ended before it served", name)
 	}
-	for _, spec := range strings.Split(f.twins, ",") {
-		name, bin, _ := strings.Cut(spec, "=")
-		if _, err := start(name, bin, "warm"); err != nil {
+	if len(f.targets) > 0 {
+		for _, spec := range f.targets {
+			o := map[string]string{"mode": "warm", "ae": "gzip"}
+			for _, kv := range strings.Split(spec, ",") {
+				k, v, _ := strings.Cut(kv, "=")
+				o[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+			if o["name"] == "" {
+				return fmt.Errorf("--target %q: no name", spec)
+			}
+			if _, err := start(o["name"], o["bin"], o["mode"], o["ae"], strings.Fields(o["args"])); err != nil {
+				return err
+			}
+		}
+	} else {
+		for _, spec := range strings.Split(f.twins, ",") {
+			name, bin, _ := strings.Cut(spec, "=")
+			if _, err := start(name, bin, "warm", "gzip", nil); err != nil {
+				return err
+			}
+		}
+		if _, err := start("ceiling", "", "ceiling", "gzip", nil); err != nil {
 			return err
 		}
-	}
-	if _, err := start("ceiling", "", "ceiling"); err != nil {
-		return err
 	}
 	paths, err := readLines(filepath.Join(dir, "paths.txt"))
 	if err != nil {
@@ -111,7 +130,7 @@ func compare(f flags) error {
 	}
 	fmt.Printf("%d paths (zoom %s), %d connections, %s a run, client %s, %d rounds\n", len(paths), f.zooms, f.conns, f.duration, f.client, f.rounds)
 	for _, t := range targets { // a short warm-up each: connections, the first GC cycles
-		if _, err := run(f, t, script, dir, paths, time.Second); err != nil {
+		if _, _, err := run(f, t, script, dir, paths, time.Second); err != nil {
 			return err
 		}
 	}
@@ -120,17 +139,18 @@ func compare(f flags) error {
 		for i := range targets {
 			t := targets[(i+r)%len(targets)]
 			cpu0 := cpuTicks(t.cmd.Process.Pid)
-			n, err := run(f, t, script, dir, paths, f.duration)
+			n, ccpu, err := run(f, t, script, dir, paths, f.duration)
 			if err != nil {
 				return err
 			}
 			cpu := float64(cpuTicks(t.cmd.Process.Pid)-cpu0) * 1e6 / clockTicks / (n * f.duration.Seconds())
-			t.rate, t.cpu = append(t.rate, n), append(t.cpu, cpu)
-			fmt.Printf("  %s %.0f/s (%.1f CPU-µs/req)", t.name, n, cpu)
+			ccpu /= n * f.duration.Seconds()
+			t.rate, t.cpu, t.ccpu = append(t.rate, n), append(t.cpu, cpu), append(t.ccpu, ccpu)
+			fmt.Printf("  %s %.0f/s (%.1f CPU-µs/req, client %.1f)", t.name, n, cpu, ccpu)
 		}
 		fmt.Println()
 	}
-	ceil := targets[len(targets)-1]
+	ceil := targets[len(targets)-1] // the reference: the ceiling, or the last --target
 	for _, t := range targets {
 		// The share of the ceiling in each round (the two measured
 		// seconds apart, under the same load), and its median.
@@ -138,35 +158,43 @@ func compare(f flags) error {
 		for i := range share {
 			share[i] = 100 * t.rate[i] / ceil.rate[i]
 		}
-		fmt.Printf("%-10s median %8.0f req/s  %5.1f CPU-µs/req  %5.1f %% of the ceiling's median; per round %s %%, median %.1f %%\n",
-			t.name, median(t.rate), median(t.cpu), 100*median(t.rate)/median(ceil.rate), list(share), median(share))
+		fmt.Printf("%-10s median %8.0f req/s  %5.1f CPU-µs/req (client %.1f)  %5.1f %% of the reference's median; per round %s %%, median %.1f %%\n",
+			t.name, median(t.rate), median(t.cpu), median(t.ccpu), 100*median(t.rate)/median(ceil.rate), list(share), median(share))
 	}
 	return nil
 }
 
-// run loads t for d and returns its requests a second.
-func run(f flags, t *target, script, dir string, paths []string, d time.Duration) (float64, error) {
+// run loads t for d and returns its requests a second and the load
+// client's CPU time in µs (wrk's; 0 for the Go client, which runs in this
+// process).
+func run(f flags, t *target, script, dir string, paths []string, d time.Duration) (rate, clientCPU float64, err error) {
 	if f.client == "go" {
-		r := load.Run(context.Background(), t.url, paths, f.conns, d, http.Header{"Accept-Encoding": {"gzip"}})
-		if r.Errors > 0 {
-			return 0, fmt.Errorf("%s: %d errors", t.name, r.Errors)
+		var h http.Header
+		if t.ae != "identity" {
+			h = http.Header{"Accept-Encoding": {t.ae}}
 		}
-		return r.PerSecond(), nil
+		r := load.Run(context.Background(), t.url, paths, f.conns, d, h)
+		if r.Errors > 0 {
+			return 0, 0, fmt.Errorf("%s: %d errors", t.name, r.Errors)
+		}
+		return r.PerSecond(), 0, nil
 	}
 	cmd := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(f.conns), "-d"+strconv.Itoa(int(d.Seconds()))+"s", "-s", script, t.url)
-	cmd.Env = append(os.Environ(), "TILE_PATHS="+filepath.Join(dir, "paths.txt"))
+	cmd.Env = append(os.Environ(), "TILE_PATHS="+filepath.Join(dir, "paths.txt"), "ACCEPT_ENCODING="+t.ae)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("wrk: %v: %s", err, out)
+		return 0, 0, fmt.Errorf("wrk: %v: %s", err, out)
 	}
 	if strings.Contains(string(out), "Non-2xx") {
-		return 0, fmt.Errorf("%s answered errors: %s", t.name, out)
+		return 0, 0, fmt.Errorf("%s answered errors: %s", t.name, out)
 	}
 	m := regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`).FindSubmatch(out)
 	if m == nil {
-		return 0, fmt.Errorf("wrk's output has no rate: %s", out)
+		return 0, 0, fmt.Errorf("wrk's output has no rate: %s", out)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	rate, err = strconv.ParseFloat(string(m[1]), 64)
+	ps := cmd.ProcessState
+	return rate, float64((ps.UserTime() + ps.SystemTime()).Microseconds()), err
 }
 
 func readLines(name string) ([]string, error) {

@@ -15,6 +15,13 @@
 //	go build -o /tmp/tilebench ./cmd/kiruna-tilebench
 //	/tmp/tilebench --mode compare --zoom 15 --rounds 3 --duration 6s
 //
+// and with --target, any servers of these modes, e.g. cold tiles gzipped
+// at two levels against the same tiles not gzipped:
+//
+//	/tmp/tilebench --mode compare --zoom 16 \
+//	  --target name=gzip1,mode=cold --target 'name=gzip-2,mode=cold,args=--gzip-level -2' \
+//	  --target name=identity,mode=cold,ae=identity
+//
 // The twin's server is wired as `kiruna-twin serve` wires it: behind
 // connlimit's listener, with the per-client limits, the body guard, its
 // metrics and an http.Server of the same timeouts.
@@ -58,7 +65,14 @@ type flags struct {
 	conns    int
 	client   string
 	twins    string
+	targets  targetList
 }
+
+// targetList is the repeatable --target flag.
+type targetList []string
+
+func (l *targetList) String() string     { return strings.Join(*l, "; ") }
+func (l *targetList) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	var f flags
@@ -75,6 +89,7 @@ func main() {
 	flag.IntVar(&f.conns, "conns", 8, "compare: keep-alive connections of the load client")
 	flag.StringVar(&f.client, "client", "wrk", "compare: the load client, wrk (Debian's) or go (internal/load, in this process)")
 	flag.StringVar(&f.twins, "twins", "twin=", "compare: the twin servers to load, NAME=BINARY,… (a kiruna-tilebench binary, e.g. built from an older commit; empty: this one)")
+	flag.Var(&f.targets, "target", "compare: a server to load instead of --twins and the ceiling, repeatable: name=NAME,mode=warm|cold|ceiling,bin=BINARY,ae=gzip|identity,args=EXTRA FLAGS (the last one is the reference)")
 	flag.Parse()
 	if f.mode == "compare" {
 		if err := compare(f); err != nil {
