@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/kiruna-twin/kiruna-twin/static"
@@ -64,21 +63,7 @@ func (s *Server) handleTerrainTile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "could not build terrain tile %d/%d/%d; it has been logged", z, x, y)
 		return
 	}
-	h := w.Header()
-	h["Cache-Control"] = hdrNoCache
-	h["Access-Control-Allow-Origin"] = hdrCORSAny
-	h["Access-Control-Expose-Headers"] = hdrExposeETag
-	h["Etag"] = []string{t.ETag}
-	if etagMatches(r.Header.Get("If-None-Match"), t.ETag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	h["Content-Type"] = hdrPNG
-	h["Content-Length"] = []string{strconv.Itoa(len(t.PNG))}
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(t.PNG)
-	}
+	writeTile(w, r, t.ETag, hdrPNG, t.PNG, false, false, false)
 }
 
 // terrainInfo is what /api/scene says of the elevation model.

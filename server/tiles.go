@@ -110,31 +110,40 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, z, x, y int) 
 		writeError(w, http.StatusInternalServerError, "could not build tile %d/%d/%d; it has been logged", z, x, y)
 		return
 	}
+	if len(t.Dropped) > 0 {
+		w.Header()["X-Tile-Dropped"] = []string{droppedHeader(t.Dropped)}
+	}
+	writeTile(w, r, t.ETag, hdrMVT, t.Data, t.Gzipped, true, t.Empty())
+}
+
+// writeTile answers a built tile of any kind (vector, 3D, terrain): the
+// caching headers, 304 when If-None-Match has its ETag, 204 when it is
+// empty, else the body. varyAE says the body depends on Accept-Encoding.
+func writeTile(w http.ResponseWriter, r *http.Request, etag string, ctype []string, body []byte, gzipped, varyAE, empty bool) {
 	h := w.Header()
 	h["Cache-Control"] = hdrNoCache
-	h["Vary"] = hdrVaryAE
+	if varyAE {
+		h["Vary"] = hdrVaryAE
+	}
 	h["Access-Control-Allow-Origin"] = hdrCORSAny
 	h["Access-Control-Expose-Headers"] = hdrExposeETag
-	h["Etag"] = []string{t.ETag}
-	if len(t.Dropped) > 0 {
-		h["X-Tile-Dropped"] = []string{droppedHeader(t.Dropped)}
-	}
-	if etagMatches(r.Header.Get("If-None-Match"), t.ETag) {
+	h["Etag"] = []string{etag}
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if t.Empty() {
+	if empty {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	h["Content-Type"] = hdrMVT
-	if t.Gzipped {
+	h["Content-Type"] = ctype
+	if gzipped {
 		h["Content-Encoding"] = hdrGzip
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(t.Data))}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(t.Data)
+		_, _ = w.Write(body)
 	}
 }
 

@@ -110,24 +110,6 @@ func (s *Server) handleContent3D(tl *tiles3d.Tiler) http.HandlerFunc {
 			writeError(w, http.StatusInternalServerError, "could not build content %d/%d/%d; it has been logged", z, x, y)
 			return
 		}
-		h := w.Header()
-		h["Cache-Control"] = hdrNoCache
-		h["Vary"] = hdrVaryAE
-		h["Access-Control-Allow-Origin"] = hdrCORSAny
-		h["Access-Control-Expose-Headers"] = hdrExposeETag
-		h["Etag"] = []string{t.ETag}
-		if etagMatches(r.Header.Get("If-None-Match"), t.ETag) {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		h["Content-Type"] = hdrGLB
-		if t.Gzipped {
-			h["Content-Encoding"] = hdrGzip
-		}
-		h["Content-Length"] = []string{strconv.Itoa(len(t.Data))}
-		w.WriteHeader(http.StatusOK)
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(t.Data)
-		}
+		writeTile(w, r, t.ETag, hdrGLB, t.Data, t.Gzipped, true, false)
 	}
 }
