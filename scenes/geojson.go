@@ -104,14 +104,9 @@ func splitFeatures(data []byte) ([][]byte, error) {
 		}
 		switch name.String() {
 		case "type":
-			v, err := dec.ReadToken()
-			if err != nil {
-				return nil, bad(err)
+			if typ, err = readType(dec); err != nil {
+				return nil, err
 			}
-			if v.Kind() != '"' {
-				return nil, fmt.Errorf("%w: type: want a string, got %s", ErrBadGeoJSON, kindName(v.Kind()))
-			}
-			typ = v.String()
 		case "features":
 			if k := dec.PeekKind(); k != '[' {
 				if k == 0 {
@@ -291,6 +286,18 @@ func checkCRS(dec *jsontext.Decoder) error {
 		said = fmt.Sprintf("crs %q", n)
 	}
 	return fieldErr("crs", fmt.Errorf("%w: %s is not read: %w", ErrBadGeoJSON, said, ErrCRS))
+}
+
+// readType reads the value of a type member: a string.
+func readType(dec *jsontext.Decoder) (string, error) {
+	v, err := dec.ReadToken()
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadGeoJSON, syntaxErr(err))
+	}
+	if v.Kind() != '"' {
+		return "", fmt.Errorf("%w: type: want a string, got %s", ErrBadGeoJSON, kindName(v.Kind()))
+	}
+	return v.String(), nil
 }
 
 // syntaxErr says where JSON went wrong.
@@ -680,14 +687,9 @@ func readGeometry(dec *jsontext.Decoder) (orb.Geometry, error) {
 		}
 		switch name.String() {
 		case "type":
-			v, err := dec.ReadToken()
-			if err != nil {
-				return nil, bad(err)
+			if typ, err = readType(dec); err != nil {
+				return nil, err
 			}
-			if v.Kind() != '"' {
-				return nil, fmt.Errorf("%w: type: want a string, got %s", ErrBadGeoJSON, kindName(v.Kind()))
-			}
-			typ = v.String()
 		case "coordinates":
 			if typ == "" {
 				v, err := dec.ReadValue()
