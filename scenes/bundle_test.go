@@ -138,6 +138,8 @@ func TestLoadErrors(t *testing.T) {
 			nil, `buildings.geojson: features[0].properties.to: cannot read "soon"`},
 		{"no geometry", bundle(collection(`{"type":"Feature","id":"x","geometry":null,"properties":{"from":"1950"}}`)),
 			twin.ErrNoGeometry, "buildings.geojson: features[0].geometry: no geometry"},
+		{"a foreign member cut short", bundle(`{"type":"FeatureCollection","features":[{"type":"Feature","id":"x","geometry":` + square + `,"extra":{"a":tru}}]}`),
+			ErrBadGeoJSON, "buildings.geojson: features[0].extra: bad GeoJSON"},
 		{"not json", bundle("{"), ErrBadGeoJSON, "buildings.geojson: bad GeoJSON"},
 		{"a crs on the collection", bundle(`{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::3006"}},"features":[]}`),
 			ErrCRS, `buildings.geojson: crs: bad GeoJSON: crs "urn:ogc:def:crs:EPSG::3006" is not read: RFC 7946 GeoJSON is WGS84`},

@@ -392,7 +392,9 @@ func (d *featureDecoder) decode(raw []byte, f *twin.Feature) error {
 		if err != nil {
 			return bad("type", err)
 		}
-		switch name.String() {
+		// A token is voided by the decoder's next call: keep its text.
+		member := name.String()
+		switch member {
 		case "type":
 			v, err := dec.ReadToken()
 			if err != nil {
@@ -436,7 +438,7 @@ func (d *featureDecoder) decode(raw []byte, f *twin.Feature) error {
 			}
 		default:
 			if err := dec.SkipValue(); err != nil {
-				return bad(name.String(), err)
+				return bad(member, err)
 			}
 		}
 	}
